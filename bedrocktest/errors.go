@@ -1,0 +1,45 @@
+package bedrocktest
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// Error type names, as the X-Amzn-ErrorType header and the event-stream :exception-type
+// (lower camel case there) carry them.
+const (
+	errThrottling       = "ThrottlingException"
+	errValidation       = "ValidationException"
+	errInternalServer   = "InternalServerException"
+	errUnavailable      = "ServiceUnavailableException"
+	errUnknownOperation = "UnknownOperationException"
+)
+
+// Messages of the errors the emulator answers, worded like Bedrock's.
+const (
+	msgThrottledFault = "Too many requests, please wait before trying again. (bedrocktest: injected)"
+	msgThrottledRPM   = "Too many requests, please wait before trying again. (bedrocktest: requests-per-minute quota)"
+	msgThrottledTPM   = "Too many tokens, please wait before trying again. (bedrocktest: tokens-per-minute quota)"
+	msgInternal       = "The server encountered an internal error. (bedrocktest: injected)"
+	msgUnavailable    = "The service is temporarily unable to handle the request. (bedrocktest: injected)"
+	msgClosed         = "The service is shutting down. (bedrocktest: closed)"
+)
+
+// writeError answers an HTTP error the way the SDK's restJson1 deserializer expects:
+// status, X-Amzn-ErrorType and a {"message":...} body.
+func writeError(w http.ResponseWriter, status int, errorType, message string) {
+	buf := getBuf()
+	defer putBuf(buf)
+	b := append((*buf)[:0], `{"message":`...)
+	b = appendJSONString(b, message)
+	b = append(b, '}')
+	*buf = b
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["X-Amzn-Errortype"] = []string{errorType}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+var jsonContentType = []string{"application/json"}

@@ -1,0 +1,75 @@
+package bedrocktest
+
+import (
+	"math/rand/v2"
+	"sync"
+)
+
+// fault is the failure injected into one call.
+type fault uint8
+
+const (
+	faultNone fault = iota
+	faultThrottle
+	faultInternalError
+	faultUnavailable
+	faultReset
+	faultHang
+	faultMidStreamException
+	faultStreamCut
+)
+
+type namedProb struct {
+	name  string
+	p     float64
+	fault fault
+}
+
+// list returns the probabilities in the order the dice are rolled.
+func (f Faults) list() [7]namedProb {
+	return [7]namedProb{
+		{"throttle", f.Throttle, faultThrottle},
+		{"internal-error", f.InternalError, faultInternalError},
+		{"unavailable", f.Unavailable, faultUnavailable},
+		{"reset", f.Reset, faultReset},
+		{"hang", f.Hang, faultHang},
+		{"mid-stream-exception", f.MidStreamException, faultMidStreamException},
+		{"stream-cut", f.StreamCut, faultStreamCut},
+	}
+}
+
+// dice draws the faults of successive calls from one seeded source. Every call rolls all
+// seven dice, whatever fires, so the sequence depends only on the number of calls.
+type dice struct {
+	probs [7]namedProb
+	mu    sync.Mutex
+	rng   *rand.Rand
+}
+
+// newDice returns nil when no fault can fire, so the hot path skips the lock.
+func newDice(f Faults, seed int64) *dice {
+	if f == (Faults{}) {
+		return nil
+	}
+	s := uint64(seed)
+	return &dice{probs: f.list(), rng: rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15))}
+}
+
+// roll returns the fault of the next call.
+func (d *dice) roll() fault {
+	if d == nil {
+		return faultNone
+	}
+	var draws [7]float64
+	d.mu.Lock()
+	for i := range draws {
+		draws[i] = d.rng.Float64()
+	}
+	d.mu.Unlock()
+	for i, p := range d.probs {
+		if draws[i] < p.p {
+			return p.fault
+		}
+	}
+	return faultNone
+}
