@@ -1,0 +1,173 @@
+package bedrock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+)
+
+// Class is what the rest of the program does about a failed call. Every
+// failure is put in exactly one class here, where it enters the program.
+type Class int
+
+const (
+	// Retryable failures (5xx, model not ready, timeouts, broken connections)
+	// may succeed when the same call is made again.
+	Retryable Class = iota + 1
+	// Throttled failures mean the quota was exceeded: retry, and slow down.
+	Throttled
+	// BadRecord failures are the record's own fault (ValidationException):
+	// the same call would fail again, but other records may succeed.
+	BadRecord
+	// Fatal failures are the run's fault (access denied, unknown model,
+	// bad credentials): every other call would fail the same way.
+	Fatal
+)
+
+func (c Class) String() string {
+	switch c {
+	case Retryable:
+		return "retryable"
+	case Throttled:
+		return "throttled"
+	case BadRecord:
+		return "bad record"
+	case Fatal:
+		return "fatal"
+	}
+	return fmt.Sprintf("Class(%d)", int(c))
+}
+
+// Error is a classified call failure.
+type Error struct {
+	Class   Class
+	Type    string // Bedrock's exception name, or the tool's own (ConnectionError, RequestTimeout)
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string { return e.Type + ": " + e.Message }
+
+// Unwrap returns the SDK's error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Error types the tool names itself, for failures that carry no Bedrock
+// exception name.
+const (
+	TypeConnectionError = "ConnectionError"
+	TypeRequestTimeout  = "RequestTimeout"
+	TypeIncompleteReply = "IncompleteResponse"
+	TypeClientError     = "ClientError"
+)
+
+// byName maps Bedrock's exception names to a class. Names not here are
+// classified by HTTP status.
+var byName = map[string]Class{
+	"ThrottlingException":           Throttled,
+	"ServiceQuotaExceededException": Throttled,
+	"TooManyRequestsException":      Throttled,
+	"InternalServerException":       Retryable,
+	"ServiceUnavailableException":   Retryable,
+	"ModelNotReadyException":        Retryable,
+	"ModelTimeoutException":         Retryable,
+	"ModelErrorException":           Retryable,
+	"ModelStreamErrorException":     Retryable,
+	"ValidationException":           BadRecord,
+	"AccessDeniedException":         Fatal,
+	"ResourceNotFoundException":     Fatal,
+	"UnrecognizedClientException":   Fatal,
+	"ExpiredTokenException":         Fatal,
+	"InvalidSignatureException":     Fatal,
+	"IncompleteSignature":           Fatal,
+	"MissingAuthenticationToken":    Fatal,
+}
+
+// Classify turns any error from a call into an *Error. It is called once, by
+// the Model, on every failure; callers only look at the class.
+func Classify(err error) *Error {
+	var already *Error
+	if errors.As(err, &already) {
+		return already
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		name := apiErr.ErrorCode()
+		class, known := byName[name]
+		if !known {
+			class = classByStatus(err)
+		}
+		return &Error{Class: class, Type: name, Message: apiErr.ErrorMessage(), Err: err}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Class: Retryable, Type: TypeRequestTimeout, Message: "no answer before the per-attempt timeout", Err: err}
+	case isConnectionError(err):
+		return &Error{Class: Retryable, Type: TypeConnectionError, Message: rootMessage(err), Err: err}
+	}
+	var invalid smithy.InvalidParamsError
+	if errors.As(err, &invalid) {
+		return &Error{Class: BadRecord, Type: "InvalidParameter", Message: invalid.Error(), Err: err}
+	}
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) {
+		// An answer that is not Bedrock's (an HTML page from a proxy).
+		return &Error{Class: classByStatus(err), Type: fmt.Sprintf("HTTP%d", respErr.HTTPStatusCode()), Message: rootMessage(err), Err: err}
+	}
+	// Missing region or credentials: no call of this run can succeed.
+	var regionErr *aws.MissingRegionError
+	var signErr *v4.SigningError
+	var endpointErr *aws.EndpointNotFoundError
+	if errors.As(err, &regionErr) || errors.As(err, &signErr) || errors.As(err, &endpointErr) {
+		return &Error{Class: Fatal, Type: TypeClientError, Message: rootMessage(err), Err: err}
+	}
+	return &Error{Class: Retryable, Type: TypeClientError, Message: rootMessage(err), Err: err}
+}
+
+func classByStatus(err error) Class {
+	var respErr *awshttp.ResponseError
+	if !errors.As(err, &respErr) {
+		return Retryable
+	}
+	switch status := respErr.HTTPStatusCode(); {
+	case status == 429:
+		return Throttled
+	case status == 401 || status == 403:
+		return Fatal
+	case status >= 500 || status == 408:
+		return Retryable
+	case status >= 400:
+		return BadRecord
+	}
+	return Retryable
+}
+
+func isConnectionError(err error) bool {
+	var netErr net.Error
+	var opErr *net.OpError
+	return errors.As(err, &opErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE)
+}
+
+// rootMessage is the innermost error's text: the SDK's outer layers repeat
+// the operation name and request id, which say nothing to a user.
+func rootMessage(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
+
+var _ error = (*Error)(nil)
