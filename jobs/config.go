@@ -1,0 +1,111 @@
+// Package jobs owns what makes a run a job: its validated configuration and
+// the manifest that records what it did.
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is one run's configuration, validated once before anything starts.
+// It never holds credentials: those come from the AWS chain at run time.
+type Config struct {
+	Inputs       []string `json:"inputs"`
+	InputFormat  string   `json:"input_format,omitempty"`
+	Output       string   `json:"output"`
+	OutputFormat string   `json:"output_format"`
+
+	ModelID       string   `json:"model_id"`
+	System        string   `json:"-"` // a prompt: kept out of the manifest
+	MaxTokens     *int32   `json:"max_tokens,omitempty"`
+	Temperature   *float32 `json:"temperature,omitempty"`
+	TopP          *float32 `json:"top_p,omitempty"`
+	StopSequences []string `json:"stop_sequences,omitempty"`
+
+	Concurrency       int           `json:"concurrency"`
+	RequestsPerMinute int           `json:"requests_per_minute,omitempty"`
+	MaxAttempts       int           `json:"max_attempts"`
+	RequestTimeout    time.Duration `json:"request_timeout"`
+	Grace             time.Duration `json:"grace"`
+
+	Region          string `json:"region,omitempty"`
+	BedrockEndpoint string `json:"bedrock_endpoint,omitempty"`
+}
+
+// Output formats.
+const (
+	FormatJSONL   = "jsonl"
+	FormatParquet = "parquet"
+)
+
+// Validate reports every problem with the configuration at once, so a user
+// fixes a job file in one go.
+func (c *Config) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if len(c.Inputs) == 0 {
+		add("no input: give --input PATH (a file or a glob; repeatable)")
+	}
+	switch c.InputFormat {
+	case "", FormatJSONL, FormatParquet:
+	default:
+		add("--input-format %q: want jsonl or parquet", c.InputFormat)
+	}
+	if c.Output == "" {
+		add("no output: give --output DIR")
+	}
+	switch c.OutputFormat {
+	case FormatJSONL, FormatParquet:
+	default:
+		add("--output-format %q: want jsonl or parquet", c.OutputFormat)
+	}
+	if strings.TrimSpace(c.ModelID) == "" {
+		add("no model: give --model MODEL_ID (for example anthropic.claude-3-haiku-20240307-v1:0)")
+	}
+	if c.MaxTokens != nil && *c.MaxTokens < 1 {
+		add("--max-tokens %d: must be at least 1", *c.MaxTokens)
+	}
+	if c.Temperature != nil && (*c.Temperature < 0 || *c.Temperature > 1) {
+		add("--temperature %g: must be between 0 and 1", *c.Temperature)
+	}
+	if c.TopP != nil && (*c.TopP < 0 || *c.TopP > 1) {
+		add("--top-p %g: must be between 0 and 1", *c.TopP)
+	}
+	for _, s := range c.StopSequences {
+		if s == "" {
+			add("--stop: a stop sequence may not be empty")
+		}
+	}
+	if c.Concurrency < 1 {
+		add("--concurrency %d: must be at least 1", c.Concurrency)
+	}
+	if c.RequestsPerMinute < 0 {
+		add("--rpm %d: must be 0 (no limit) or more", c.RequestsPerMinute)
+	}
+	if c.MaxAttempts < 1 {
+		add("--max-attempts %d: must be at least 1", c.MaxAttempts)
+	}
+	if c.RequestTimeout <= 0 {
+		add("--request-timeout %s: must be positive", c.RequestTimeout)
+	}
+	if c.Grace < 0 {
+		add("--grace %s: may not be negative", c.Grace)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &ConfigError{Problems: problems}
+}
+
+// ConfigError lists what is wrong with a configuration.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string { return strings.Join(e.Problems, "\n") }
+
+// IsConfigError reports whether err is a *ConfigError.
+func IsConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}

@@ -1,0 +1,83 @@
+package jobs
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ManifestName is the manifest's file name in the output directory; the
+// leading underscore keeps it apart from data files.
+const ManifestName = "_manifest.json"
+
+// Manifest is what a run did, written to the output when it ends.
+type Manifest struct {
+	RunID       string    `json:"run_id"`
+	Complete    bool      `json:"complete"`
+	Interrupted bool      `json:"interrupted"`
+	Error       string    `json:"error,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	EndedAt     time.Time `json:"ended_at"`
+	WallSeconds float64   `json:"wall_seconds"`
+	Inputs      []string  `json:"inputs"`
+	OutputFiles []string  `json:"output_files"`
+	Counts      Counts    `json:"counts"`
+	Tokens      Tokens    `json:"tokens"`
+	Calls       Calls     `json:"calls"`
+	Options     *Config   `json:"options"`
+}
+
+// Counts are the rows of a run.
+type Counts struct {
+	Records   int64 `json:"records"`
+	OK        int64 `json:"ok"`
+	Error     int64 `json:"error"`
+	Unwritten int64 `json:"unwritten"` // read but given no row (the run stopped first)
+}
+
+// Tokens are token totals over a run's ok rows, as Bedrock reported them.
+type Tokens struct {
+	Input      int64 `json:"input_tokens"`
+	Output     int64 `json:"output_tokens"`
+	Total      int64 `json:"total_tokens"`
+	CacheRead  int64 `json:"cache_read_input_tokens"`
+	CacheWrite int64 `json:"cache_write_input_tokens"`
+}
+
+// Calls are the model calls of a run.
+type Calls struct {
+	Attempts  int64 `json:"attempts"`
+	Retries   int64 `json:"retries"`
+	Throttled int64 `json:"throttled"`
+}
+
+// WriteManifest writes m to dir atomically: a reader sees the old manifest
+// or the new one, never half of one.
+func WriteManifest(dir string, m *Manifest) error {
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding manifest: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "_manifest-*.tmp")
+	if err != nil {
+		return fmt.Errorf("writing manifest: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestName)); err != nil {
+		return fmt.Errorf("writing manifest: %w", err)
+	}
+	return nil
+}
