@@ -1,0 +1,187 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrock"
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/pipeline"
+	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/writer"
+)
+
+// sliceSource yields prepared records.
+type sliceSource struct {
+	mu      sync.Mutex
+	records []reader.Record
+	err     error // returned after the records, instead of io.EOF, when set
+}
+
+func (s *sliceSource) Next(ctx context.Context) (reader.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.records) == 0 {
+		if s.err != nil {
+			return reader.Record{}, s.err
+		}
+		return reader.Record{}, io.EOF
+	}
+	r := s.records[0]
+	s.records = s.records[1:]
+	return r, nil
+}
+
+// memorySink keeps rows; it fails every write once failAfter rows are in.
+type memorySink struct {
+	mu        sync.Mutex
+	rows      []writer.Row
+	commits   int
+	failAfter int
+}
+
+func (s *memorySink) Write(ctx context.Context, row *writer.Row) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failAfter > 0 && len(s.rows) >= s.failAfter {
+		return errors.New("disk full")
+	}
+	s.rows = append(s.rows, *row)
+	return nil
+}
+
+func (s *memorySink) Commit(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.commits++
+	return nil
+}
+
+func records(n int) []reader.Record {
+	recs := make([]reader.Record, n)
+	for i := range recs {
+		recs[i] = reader.Record{ID: fmt.Sprint(i), Messages: []reader.Message{{Role: "user", Text: []string{fmt.Sprintf("question %d", i)}}}}
+	}
+	return recs
+}
+
+func model(t *testing.T, opts bedrocktest.Options) (*bedrock.Client, *bedrocktest.Server) {
+	t.Helper()
+	srv := bedrocktest.NewServer(opts)
+	t.Cleanup(srv.Close)
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	return bedrock.New(cfg, bedrock.Options{Endpoint: srv.URL}), srv
+}
+
+var fastRetry = pipeline.Retry{MaxAttempts: 3, AttemptTimeout: time.Second, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
+
+func TestRunRows(t *testing.T) {
+	invalid := reader.Record{ID: "broken", Err: &reader.InvalidRecordError{Origin: reader.Origin{File: "in.jsonl", Line: 7}, Field: "prompt", Reason: "missing"}}
+	refused := reader.Record{ID: "refused", Messages: []reader.Message{{Role: "user", Text: []string{bedrocktest.InvalidMarker}}}}
+	tests := []struct {
+		name         string
+		opts         bedrocktest.Options
+		records      []reader.Record
+		wantOK       int64
+		wantErrors   map[string]string // id -> error_type
+		wantAttempts int64             // of each error row from calls, 0 = not checked
+	}{
+		{"all ok", bedrocktest.Options{}, records(50), 50, nil, 0},
+		{"invalid record and validation error", bedrocktest.Options{}, append(records(5), invalid, refused), 5,
+			map[string]string{"broken": pipeline.ErrorTypeInvalidRecord, "refused": "ValidationException"}, 0},
+		{"throttled until attempts run out", bedrocktest.Options{Faults: bedrocktest.Faults{Throttle: 1}}, records(4), 0,
+			map[string]string{"0": "ThrottlingException", "1": "ThrottlingException", "2": "ThrottlingException", "3": "ThrottlingException"}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, srv := model(t, tt.opts)
+			sink := &memorySink{}
+			run := pipeline.New(&sliceSource{records: tt.records}, m, sink, pipeline.Options{
+				Concurrency: 4, Defaults: pipeline.Defaults{ModelID: "m"}, Retry: fastRetry})
+			summary, err := run.Run(context.Background(), make(chan struct{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if summary.OK != tt.wantOK || summary.Records != int64(len(tt.records)) || len(sink.rows) != len(tt.records) {
+				t.Errorf("summary %+v, %d rows", summary, len(sink.rows))
+			}
+			for _, row := range sink.rows {
+				want, isError := tt.wantErrors[row.ID]
+				switch {
+				case isError && (row.Status != writer.StatusError || row.ErrorType != want):
+					t.Errorf("row %s: %s %s, want error %s", row.ID, row.Status, row.ErrorType, want)
+				case isError && tt.wantAttempts > 0 && row.Attempts != tt.wantAttempts:
+					t.Errorf("row %s: %d attempts, want %d", row.ID, row.Attempts, tt.wantAttempts)
+				case !isError && row.Status != writer.StatusOK:
+					t.Errorf("row %s: %s %s %s", row.ID, row.Status, row.ErrorType, row.ErrorMessage)
+				}
+			}
+			if summary.Attempts != srv.Stats().Requests {
+				t.Errorf("%d attempts counted, %d calls received", summary.Attempts, srv.Stats().Requests)
+			}
+			if sink.commits == 0 {
+				t.Errorf("rows were never committed")
+			}
+		})
+	}
+}
+
+func TestRunStops(t *testing.T) {
+	t.Run("source fails", func(t *testing.T) {
+		m, _ := model(t, bedrocktest.Options{})
+		sink := &memorySink{}
+		run := pipeline.New(&sliceSource{records: records(10), err: errors.New("gzip: invalid header")}, m, sink,
+			pipeline.Options{Concurrency: 2, Defaults: pipeline.Defaults{ModelID: "m"}})
+		_, err := run.Run(context.Background(), make(chan struct{}))
+		if err == nil {
+			t.Fatal("a failing source did not fail the run")
+		}
+	})
+	t.Run("sink fails", func(t *testing.T) {
+		m, _ := model(t, bedrocktest.Options{})
+		run := pipeline.New(&sliceSource{records: records(100)}, m, &memorySink{failAfter: 10},
+			pipeline.Options{Concurrency: 4, Defaults: pipeline.Defaults{ModelID: "m"}})
+		_, err := run.Run(context.Background(), make(chan struct{}))
+		if err == nil {
+			t.Fatal("a failing sink did not fail the run")
+		}
+	})
+	t.Run("stop before start", func(t *testing.T) {
+		m, srv := model(t, bedrocktest.Options{})
+		stop := make(chan struct{})
+		close(stop)
+		sink := &memorySink{}
+		run := pipeline.New(&sliceSource{records: records(100)}, m, sink,
+			pipeline.Options{Concurrency: 4, Defaults: pipeline.Defaults{ModelID: "m"}})
+		summary, err := run.Run(context.Background(), stop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !summary.Interrupted || len(sink.rows) != 0 || srv.Stats().Requests != 0 {
+			t.Errorf("after stop: interrupted %v, %d rows, %d calls", summary.Interrupted, len(sink.rows), srv.Stats().Requests)
+		}
+	})
+	t.Run("cancel abandons hanging calls", func(t *testing.T) {
+		m, _ := model(t, bedrocktest.Options{Faults: bedrocktest.Faults{Hang: 1}})
+		ctx, cancel := context.WithCancel(context.Background())
+		sink := &memorySink{}
+		run := pipeline.New(&sliceSource{records: records(20)}, m, sink,
+			pipeline.Options{Concurrency: 4, Defaults: pipeline.Defaults{ModelID: "m"}})
+		time.AfterFunc(200*time.Millisecond, cancel)
+		summary, err := run.Run(ctx, make(chan struct{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !summary.Interrupted || len(sink.rows) != 0 || summary.Abandoned != 4 {
+			t.Errorf("interrupted %v, %d rows, %d abandoned (want 4: the calls in flight)", summary.Interrupted, len(sink.rows), summary.Abandoned)
+		}
+	})
+}
