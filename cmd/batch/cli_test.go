@@ -1,0 +1,169 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/writer"
+)
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	input := filepath.Join(dir, "in.jsonl")
+	writeJSONLInput(t, input, makeRecords(1))
+	out := filepath.Join(dir, "out")
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"no command", nil, exitUsage, "Usage"},
+		{"unknown command", []string{"fly"}, exitUsage, "unknown command"},
+		{"unknown flag", []string{"run", "--input", input, "--output", out, "--model", "m", "--colour", "red"}, exitUsage, "colour"},
+		{"missing model", []string{"run", "--input", input, "--output", out}, exitUsage, "no model"},
+		{"missing input", []string{"run", "--output", out, "--model", "m"}, exitUsage, "no input"},
+		{"missing output", []string{"run", "--input", input, "--model", "m"}, exitUsage, "no output"},
+		{"bad output format", []string{"run", "--input", input, "--output", out, "--model", "m", "--output-format", "csv"}, exitUsage, "csv"},
+		{"bad temperature", []string{"run", "--input", input, "--output", out, "--model", "m", "--temperature", "warm"}, exitUsage, "warm"},
+		{"input not found", []string{"run", "--input", filepath.Join(dir, "nope.jsonl"), "--output", out, "--model", "m"}, exitFailed, "nope.jsonl"},
+		{"unknown extension", []string{"run", "--input", filepath.Join(dir, "in.jsonl"), "--input", writeFile(t, dir, "x.csv", "a,b\n"), "--output", out, "--model", "m"}, exitFailed, "x.csv"},
+		{"help", []string{"run", "--help"}, exitOK, "-concurrency int"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runBatch(t, "", tt.args...)
+			if res.code != tt.wantCode {
+				t.Errorf("exit %d, want %d\nstderr: %s", res.code, tt.wantCode, res.stderr)
+			}
+			if !strings.Contains(res.stderr+res.stdout, tt.wantErr) {
+				t.Errorf("output does not mention %q:\n%s%s", tt.wantErr, res.stdout, res.stderr)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestInferenceOptionsReachTheRequest checks that every option a user sets
+// is sent, zero values included, and that unset ones are left out.
+func TestInferenceOptionsReachTheRequest(t *testing.T) {
+	tests := []struct {
+		name  string
+		flags []string
+		check func(t *testing.T, r bedrocktest.ObservedRequest)
+	}{
+		{"temperature 0 is sent", []string{"--temperature", "0"}, func(t *testing.T, r bedrocktest.ObservedRequest) {
+			if r.Temperature == nil || *r.Temperature != 0 {
+				t.Errorf("temperature %v, want 0 sent", r.Temperature)
+			}
+			if r.MaxTokens != nil || r.TopP != nil {
+				t.Errorf("unset options were sent: maxTokens %v topP %v", r.MaxTokens, r.TopP)
+			}
+		}},
+		{"all set", []string{"--max-tokens", "300", "--temperature", "0.5", "--top-p", "0", "--stop", "END", "--stop", "###", "--system", "Be brief."}, func(t *testing.T, r bedrocktest.ObservedRequest) {
+			if r.MaxTokens == nil || *r.MaxTokens != 300 || r.Temperature == nil || *r.Temperature != 0.5 || r.TopP == nil || *r.TopP != 0 {
+				t.Errorf("inference config %v %v %v", r.MaxTokens, r.Temperature, r.TopP)
+			}
+			if strings.Join(r.StopSequences, "|") != "END|###" {
+				t.Errorf("stop sequences %q", r.StopSequences)
+			}
+			if strings.Join(r.System, "") != "Be brief." {
+				t.Errorf("system %q", r.System)
+			}
+		}},
+		{"nothing set", nil, func(t *testing.T, r bedrocktest.ObservedRequest) {
+			if r.MaxTokens != nil || r.Temperature != nil || r.TopP != nil || len(r.StopSequences) > 0 || len(r.System) > 0 {
+				t.Errorf("options sent that were never set: %+v", r)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []bedrocktest.ObservedRequest
+			srv := startEmulator(t, bedrocktest.Options{Observe: func(r bedrocktest.ObservedRequest) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen = append(seen, r)
+			}})
+			dir := t.TempDir()
+			input := filepath.Join(dir, "in.jsonl")
+			writeJSONLInput(t, input, makeRecords(3))
+			args := append([]string{"run", "--input", input, "--output", filepath.Join(dir, "out"), "--model", "us.anthropic.claude-sonnet-4-20250514-v1:0"}, tt.flags...)
+			if res := runBatch(t, srv.URL, args...); res.code != exitOK {
+				t.Fatalf("exit %d\n%s", res.code, res.stderr)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(seen) != 3 {
+				t.Fatalf("%d requests, want 3", len(seen))
+			}
+			for _, r := range seen {
+				if r.ModelID != "us.anthropic.claude-sonnet-4-20250514-v1:0" {
+					t.Errorf("model id %q", r.ModelID)
+				}
+				tt.check(t, r)
+			}
+		})
+	}
+}
+
+// TestBadRecordsBecomeErrorRows runs a file with broken lines and records
+// Bedrock refuses: each becomes one error row, the rest are answered, and
+// the exit status says some rows are errors.
+func TestBadRecordsBecomeErrorRows(t *testing.T) {
+	srv := startEmulator(t, bedrocktest.Options{})
+	dir := t.TempDir()
+	input := writeFile(t, dir, "mixed.jsonl", "\ufeff"+`{"id":"a","prompt":"hello there"}`+"\r\n"+
+		`{"id":"b","prompt":`+"\n"+
+		`{"id":"c","prompt":"please `+bedrocktest.InvalidMarker+` refuse"}`+"\n"+
+		`{"id":"d","prompt":42}`+"\n"+
+		`{"prompt":"no id here"}`)
+	out := filepath.Join(dir, "out")
+	res := runBatch(t, srv.URL, "run", "--input", input, "--output", out, "--model", "m")
+	if res.code != exitSomeErrors {
+		t.Fatalf("exit %d, want %d\n%s", res.code, exitSomeErrors, res.stderr)
+	}
+	rows := map[string]writer.Row{}
+	for _, r := range readOutput(t, out) {
+		rows[r.ID] = r
+	}
+	want := map[string]struct{ status, errorType, mention string }{
+		"a":             {writer.StatusOK, "", ""},
+		"mixed.jsonl:2": {writer.StatusError, "InvalidRecord", "mixed.jsonl:2"},
+		"c":             {writer.StatusError, "ValidationException", ""},
+		"d":             {writer.StatusError, "InvalidRecord", "prompt"},
+		"mixed.jsonl:5": {writer.StatusOK, "", ""},
+	}
+	if len(rows) != len(want) {
+		t.Errorf("%d rows, want %d: %+v", len(rows), len(want), rows)
+	}
+	for id, w := range want {
+		r, ok := rows[id]
+		if !ok {
+			t.Errorf("no row for %q", id)
+			continue
+		}
+		if r.Status != w.status || r.ErrorType != w.errorType || !strings.Contains(r.ErrorMessage, w.mention) {
+			t.Errorf("row %q: %s %s %q, want %s %s mentioning %q", id, r.Status, r.ErrorType, r.ErrorMessage, w.status, w.errorType, w.mention)
+		}
+	}
+	if rows["c"].Attempts != 1 {
+		t.Errorf("a ValidationException was retried: %d attempts", rows["c"].Attempts)
+	}
+	if strings.Contains(res.stderr, "hello there") || strings.Contains(res.stderr, "no id here") {
+		t.Errorf("prompt text in the log:\n%s", res.stderr)
+	}
+}

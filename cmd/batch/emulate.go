@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+)
+
+func emulateCommand(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("batch emulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: batch emulate [--addr 127.0.0.1:8080] [flags]\n\n"+
+			"Serves a Bedrock Runtime emulator (Converse and ConverseStream) with\n"+
+			"deterministic answers, optional quotas and injected faults. Point a run at it\n"+
+			"with --bedrock-endpoint http://ADDR and any static credentials.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	var opts bedrocktest.Options
+	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to listen on")
+	fs.DurationVar(&opts.Latency, "latency", 0, "added to every call")
+	fs.IntVar(&opts.RequestsPerMinute, "rpm", 0, "server-side requests-per-minute quota (0 = none)")
+	fs.IntVar(&opts.TokensPerMinute, "tpm", 0, "server-side tokens-per-minute quota (0 = none)")
+	fs.Float64Var(&opts.Faults.Throttle, "throttle", 0, "fraction of calls answered with ThrottlingException")
+	fs.Float64Var(&opts.Faults.InternalError, "internal-error", 0, "fraction of calls answered with 500 InternalServerException")
+	fs.Float64Var(&opts.Faults.Unavailable, "unavailable", 0, "fraction of calls answered with 503 ServiceUnavailableException")
+	fs.Float64Var(&opts.Faults.Reset, "reset", 0, "fraction of calls whose connection is reset")
+	fs.Float64Var(&opts.Faults.Hang, "hang", 0, "fraction of calls that never answer")
+	fs.Float64Var(&opts.Faults.StreamCut, "stream-cut", 0, "fraction of streams whose connection closes after the first tokens")
+	fs.Float64Var(&opts.Faults.MidStreamException, "mid-stream-exception", 0, "fraction of streams that fail after the first tokens")
+	fs.Int64Var(&opts.Seed, "seed", 1, "seed for the fault dice")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "batch emulate: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	handler := bedrocktest.NewHandler(opts)
+	server := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- server.ListenAndServe() }()
+	fmt.Fprintf(stderr, "batch emulate: Bedrock Runtime emulator on http://%s (%s)\n", *addr, opts)
+	select {
+	case err := <-serveErr:
+		fmt.Fprintf(stderr, "batch emulate: %v\n", err)
+		return exitFailed
+	case <-ctx.Done():
+	}
+	handler.Close() // ends hanging calls, so Shutdown does not wait for them
+	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = server.Shutdown(shutdown)
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "batch emulate: %v\n", err)
+		return exitFailed
+	}
+	stats := handler.Stats()
+	fmt.Fprintf(stderr, "batch emulate: served %d requests (%d ok, %d throttled, %d faults)\n", stats.Requests, stats.OK, stats.Throttled, stats.Faults)
+	return exitOK
+}

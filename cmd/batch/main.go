@@ -1,0 +1,58 @@
+// Command batch runs large prompt sets through Amazon Bedrock: it reads
+// JSONL or Parquet records, calls Converse for each with bounded
+// concurrency, and writes one result row per record.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit codes.
+const (
+	exitOK         = 0
+	exitFailed     = 1 // the run could not finish
+	exitUsage      = 2
+	exitSomeErrors = 3 // finished, every record has a row, some rows are errors
+)
+
+const usageText = `batch runs prompt sets through Amazon Bedrock.
+
+Usage:
+  batch run --input PATH... --output DIR --model MODEL_ID [flags]
+  batch emulate [--addr 127.0.0.1:8080] [flags]
+  batch help [command]
+
+Commands:
+  run       call Bedrock Converse for every record and write one row per record
+  emulate   serve a local Bedrock Runtime emulator (for trying things out and tests)
+
+Run "batch help run" for the flags of run.
+`
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return runCommand(args[1:], stdout, stderr)
+	case "emulate":
+		return emulateCommand(args[1:], stderr)
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			return dispatch([]string{args[1], "--help"}, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "batch: unknown command %q\n\n%s", args[0], usageText)
+		return exitUsage
+	}
+}

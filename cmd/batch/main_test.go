@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+)
+
+// binary is the batch command built once for the end-to-end tests, which
+// run it as a user would: a separate process with flags and environment.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "batch-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "batch")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building batch:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is what one run of the binary did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runBatch runs the binary with dummy credentials pointed at endpoint (if
+// not empty) and returns its exit code and output.
+func runBatch(t *testing.T, endpoint string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = emulatorEnv(endpoint)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running batch: %v", err)
+	}
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// emulatorEnv is a clean environment with static dummy credentials, so no
+// test can reach a real AWS account or a developer's profile.
+func emulatorEnv(endpoint string) []string {
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.TempDir(),
+		"AWS_ACCESS_KEY_ID=AKIDTEST",
+		"AWS_SECRET_ACCESS_KEY=secret-test",
+		"AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	}
+	if endpoint != "" {
+		env = append(env, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+endpoint)
+	}
+	return env
+}
+
+// startEmulator starts a bedrocktest server for one test.
+func startEmulator(t *testing.T, opts bedrocktest.Options) *bedrocktest.Server {
+	t.Helper()
+	srv := bedrocktest.NewServer(opts)
+	t.Cleanup(srv.Close)
+	return srv
+}

@@ -1,0 +1,100 @@
+package jobs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func validConfig() Config {
+	return Config{Inputs: []string{"in.jsonl"}, Output: "out", OutputFormat: FormatJSONL, ModelID: "m",
+		Concurrency: 4, MaxAttempts: 3, RequestTimeout: time.Minute}
+}
+
+func TestValidate(t *testing.T) {
+	f := func(v float32) *float32 { return &v }
+	i := func(v int32) *int32 { return &v }
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   []string // phrases the error must hold; none = valid
+	}{
+		{"valid", func(*Config) {}, nil},
+		{"temperature zero is valid", func(c *Config) { c.Temperature = f(0) }, nil},
+		{"nothing given", func(c *Config) { *c = Config{} }, []string{"no input", "no output", "no model", "--concurrency", "--max-attempts", "--output-format"}},
+		{"bad formats", func(c *Config) { c.InputFormat = "csv"; c.OutputFormat = "xml" }, []string{`"csv"`, `"xml"`}},
+		{"bad inference", func(c *Config) { c.MaxTokens = i(0); c.Temperature = f(1.5); c.TopP = f(-1); c.StopSequences = []string{""} },
+			[]string{"--max-tokens 0", "--temperature 1.5", "--top-p -1", "stop sequence"}},
+		{"bad pacing", func(c *Config) { c.RequestsPerMinute = -1; c.RequestTimeout = 0; c.Grace = -time.Second },
+			[]string{"--rpm", "--request-timeout", "--grace"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.change(&c)
+			err := c.Validate()
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !IsConfigError(err) {
+				t.Fatalf("error %v, want a ConfigError", err)
+			}
+			for _, phrase := range tt.want {
+				if !strings.Contains(err.Error(), phrase) {
+					t.Errorf("error does not mention %q:\n%v", phrase, err)
+				}
+			}
+		})
+	}
+}
+
+func TestPrepareOutput(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   []string
+		wantErr string
+	}{
+		{"missing directory is created", nil, ""},
+		{"bookkeeping files are fine", []string{"_manifest.json", ".DS_Store"}, ""},
+		{"data already there", []string{"_manifest.json", "part-1-00000.jsonl"}, "part-1-00000.jsonl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			if len(tt.files) > 0 {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, f := range tt.files {
+				if err := os.WriteFile(filepath.Join(dir, f), []byte("{}"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := PrepareOutput(dir)
+			if tt.wantErr == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
+			}
+			if _, statErr := os.Stat(dir); statErr != nil {
+				t.Fatal(statErr)
+			}
+		})
+	}
+}
+
+func TestRunIDsSortByTimeAndDiffer(t *testing.T) {
+	now := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+	a, b := NewRunID(now), NewRunID(now)
+	later := NewRunID(now.Add(time.Second))
+	if a == b || !strings.HasPrefix(a, "20261125T200000Z-") || !(a[:16] < later[:16]) {
+		t.Fatalf("run ids %q %q %q", a, b, later)
+	}
+}

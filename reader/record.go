@@ -1,0 +1,75 @@
+// Package reader yields prompt records one at a time from JSONL and Parquet
+// prompt sets, so a run never holds a whole input file in memory.
+package reader
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Record is one input record. A record that could not be parsed still has an
+// ID and an Origin, and carries the reason in Err: it becomes an error row,
+// never a stopped run.
+type Record struct {
+	// ID is the record's own id (a string, or an integer written in decimal),
+	// or, when the record has none, a stable id made from the file name and
+	// the line (JSONL) or row (Parquet) number.
+	ID string
+	// Origin says where the record came from, for error messages.
+	Origin Origin
+	// Messages is the conversation to send; a "prompt" field becomes one user
+	// message with one text block.
+	Messages []Message
+	// System is the record's own system prompt, empty when it has none.
+	System string
+	// Metadata is the record's "metadata" value, copied to its output row as
+	// is; nil when absent.
+	Metadata json.RawMessage
+	// Err is non-nil when the record is broken; it is an *InvalidRecordError.
+	Err error
+}
+
+// Message is one turn of a Converse conversation.
+type Message struct {
+	Role string // "user" or "assistant"
+	Text []string
+}
+
+// Origin is where a record came from: a file and a 1-based line (JSONL) or
+// a 1-based row (Parquet).
+type Origin struct {
+	File string
+	Line int64 // 1-based line number in a JSONL file; 0 for Parquet
+	Row  int64 // 1-based row number in a Parquet file; 0 for JSONL
+}
+
+// String formats the origin as "file:line" or "file row N".
+func (o Origin) String() string {
+	if o.Line > 0 {
+		return fmt.Sprintf("%s:%d", o.File, o.Line)
+	}
+	return fmt.Sprintf("%s row %d", o.File, o.Row)
+}
+
+// InvalidRecordError says why one record could not be used: which file,
+// line or row, and field.
+type InvalidRecordError struct {
+	Origin Origin
+	Field  string // the field at fault, empty when the whole line is at fault
+	Reason string
+}
+
+// Error says where the record is and what is wrong with it.
+func (e *InvalidRecordError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", e.Origin, e.Reason)
+	}
+	return fmt.Sprintf("%s: field %q: %s", e.Origin, e.Field, e.Reason)
+}
+
+// ErrInvalidRecord matches every *InvalidRecordError with errors.Is.
+var ErrInvalidRecord = errors.New("invalid record")
+
+// Is reports whether target is ErrInvalidRecord.
+func (e *InvalidRecordError) Is(target error) bool { return target == ErrInvalidRecord }

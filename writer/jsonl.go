@@ -1,0 +1,151 @@
+package writer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"strconv"
+	"unicode/utf8"
+)
+
+// jsonlBufferSize is the write buffer of a JSONL file.
+const jsonlBufferSize = 256 << 10
+
+// jsonlEncoder writes rows as JSON lines. Its output is byte for byte what
+// a json.Encoder with SetEscapeHTML(false) writes for a Row, without its
+// reflection and allocations.
+type jsonlEncoder struct {
+	bw      *bufio.Writer
+	line    []byte
+	compact bytes.Buffer
+}
+
+func newJSONLEncoder() *jsonlEncoder { return &jsonlEncoder{} }
+
+func (e *jsonlEncoder) begin(w io.Writer) {
+	if e.bw == nil {
+		e.bw = bufio.NewWriterSize(w, jsonlBufferSize)
+		return
+	}
+	e.bw.Reset(w)
+}
+
+func (e *jsonlEncoder) write(row *Row) error {
+	e.line = e.appendRow(e.line[:0], row)
+	_, err := e.bw.Write(e.line)
+	return err
+}
+
+func (e *jsonlEncoder) finish() error { return e.bw.Flush() }
+
+func (e *jsonlEncoder) reset() {
+	if e.bw != nil {
+		e.bw.Reset(io.Discard)
+	}
+}
+
+// appendRow appends row as one line of JSON, with its newline.
+func (e *jsonlEncoder) appendRow(b []byte, row *Row) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, row.ID)
+	b = append(b, `,"status":`...)
+	b = appendString(b, row.Status)
+	b = append(b, `,"output":`...)
+	b = appendString(b, row.Output)
+	b = append(b, `,"stop_reason":`...)
+	b = appendString(b, row.StopReason)
+	b = append(b, `,"input_tokens":`...)
+	b = strconv.AppendInt(b, row.InputTokens, 10)
+	b = append(b, `,"output_tokens":`...)
+	b = strconv.AppendInt(b, row.OutputTokens, 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, row.TotalTokens, 10)
+	b = append(b, `,"cache_read_input_tokens":`...)
+	b = strconv.AppendInt(b, row.CacheReadInputTokens, 10)
+	b = append(b, `,"cache_write_input_tokens":`...)
+	b = strconv.AppendInt(b, row.CacheWriteInputTokens, 10)
+	b = append(b, `,"latency_ms":`...)
+	b = strconv.AppendInt(b, row.LatencyMs, 10)
+	b = append(b, `,"attempts":`...)
+	b = strconv.AppendInt(b, row.Attempts, 10)
+	b = append(b, `,"model_id":`...)
+	b = appendString(b, row.ModelID)
+	b = append(b, `,"error_type":`...)
+	b = appendString(b, row.ErrorType)
+	b = append(b, `,"error_message":`...)
+	b = appendString(b, row.ErrorMessage)
+	b = append(b, `,"metadata":`...)
+	b = e.appendMetadata(b, row.Metadata)
+	return append(b, "}\n"...)
+}
+
+// appendMetadata appends the metadata compacted onto one line, or null when
+// there is none. Metadata that is not valid JSON (which the reader never
+// produces) is written as a JSON string of its text rather than failing
+// the run or breaking the line.
+func (e *jsonlEncoder) appendMetadata(b []byte, m json.RawMessage) []byte {
+	if len(m) == 0 {
+		return append(b, "null"...)
+	}
+	e.compact.Reset()
+	if err := json.Compact(&e.compact, m); err != nil {
+		return appendString(b, string(m))
+	}
+	return append(b, e.compact.Bytes()...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaped as encoding/json does
+// without HTML escaping: quotes, backslashes and control characters are
+// escaped, invalid UTF-8 becomes U+FFFD, and U+2028 and U+2029 are escaped.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
