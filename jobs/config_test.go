@@ -25,7 +25,12 @@ func TestValidate(t *testing.T) {
 		{"temperature zero is valid", func(c *Config) { c.Temperature = f(0) }, nil},
 		{"nothing given", func(c *Config) { *c = Config{} }, []string{"no input", "no output", "no model", "--concurrency", "--max-attempts", "--output-format"}},
 		{"bad formats", func(c *Config) { c.InputFormat = "csv"; c.OutputFormat = "xml" }, []string{`"csv"`, `"xml"`}},
-		{"bad inference", func(c *Config) { c.MaxTokens = i(0); c.Temperature = f(1.5); c.TopP = f(-1); c.StopSequences = []string{""} },
+		{"bad inference", func(c *Config) {
+			c.MaxTokens = i(0)
+			c.Temperature = f(1.5)
+			c.TopP = f(-1)
+			c.StopSequences = []string{""}
+		},
 			[]string{"--max-tokens 0", "--temperature 1.5", "--top-p -1", "stop sequence"}},
 		{"bad pacing", func(c *Config) { c.RequestsPerMinute = -1; c.RequestTimeout = 0; c.Grace = -time.Second },
 			[]string{"--rpm", "--request-timeout", "--grace"}},
