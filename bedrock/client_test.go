@@ -103,6 +103,7 @@ func TestConverseErrorsAreClassified(t *testing.T) {
 		{"reset", bedrocktest.Options{Faults: bedrocktest.Faults{Reset: 1}}, "hi", time.Second, bedrock.Retryable, bedrock.TypeConnectionError},
 		{"hang", bedrocktest.Options{Faults: bedrocktest.Faults{Hang: 1}}, "hi", 100 * time.Millisecond, bedrock.Retryable, bedrock.TypeRequestTimeout},
 		{"validation", bedrocktest.Options{}, "bad " + bedrocktest.InvalidMarker, time.Second, bedrock.BadRecord, "ValidationException"},
+		{"unknown model", bedrocktest.Options{Models: []string{"other"}}, "hi", time.Second, bedrock.Fatal, "ResourceNotFoundException"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

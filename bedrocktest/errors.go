@@ -13,6 +13,7 @@ const (
 	errInternalServer   = "InternalServerException"
 	errUnavailable      = "ServiceUnavailableException"
 	errUnknownOperation = "UnknownOperationException"
+	errResourceNotFound = "ResourceNotFoundException"
 )
 
 // Messages of the errors the emulator answers, worded like Bedrock's.

@@ -68,6 +68,20 @@ func (h *Handler) Close() {
 	h.closeOnce.Do(func() { close(h.done) })
 }
 
+// knownModel reports whether the emulator serves modelID: any model when
+// Options.Models is empty.
+func (h *Handler) knownModel(modelID string) bool {
+	if len(h.opts.Models) == 0 {
+		return true
+	}
+	for _, m := range h.opts.Models {
+		if m == modelID {
+			return true
+		}
+	}
+	return false
+}
+
 func (h *Handler) closed() bool {
 	select {
 	case <-h.done:
@@ -107,6 +121,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if msg := c.validate(); msg != "" {
 		h.invalid.Add(1)
 		writeError(w, http.StatusBadRequest, errValidation, msg)
+		return
+	}
+	if !h.knownModel(modelID) {
+		writeError(w, http.StatusNotFound, errResourceNotFound, "The provided model identifier is invalid. (bedrocktest: not in Options.Models)")
 		return
 	}
 

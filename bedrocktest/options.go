@@ -50,6 +50,11 @@ type Options struct {
 	// ConverseStream request, before validation, faults and quota, from the handler
 	// goroutine. It must be cheap and safe for concurrent use.
 	Observe func(ObservedRequest)
+
+	// Models, when not empty, are the only model ids served; a call to any
+	// other gets 404 ResourceNotFoundException, as Bedrock answers an
+	// unknown or unavailable model.
+	Models []string
 }
 
 // String prints the configuration, for logs.
