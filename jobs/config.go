@@ -26,6 +26,7 @@ type Config struct {
 
 	Concurrency       int           `json:"concurrency"`
 	RequestsPerMinute int           `json:"requests_per_minute,omitempty"`
+	TokensPerMinute   int           `json:"tokens_per_minute,omitempty"`
 	MaxAttempts       int           `json:"max_attempts"`
 	RequestTimeout    time.Duration `json:"request_timeout"`
 	Grace             time.Duration `json:"grace"`
@@ -83,6 +84,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestsPerMinute < 0 {
 		add("--rpm %d: must be 0 (no limit) or more", c.RequestsPerMinute)
+	}
+	if c.TokensPerMinute < 0 {
+		add("--tpm %d: must be 0 (no limit) or more", c.TokensPerMinute)
 	}
 	if c.MaxAttempts < 1 {
 		add("--max-attempts %d: must be at least 1", c.MaxAttempts)

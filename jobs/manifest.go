@@ -51,6 +51,19 @@ type Calls struct {
 	Attempts  int64 `json:"attempts"`
 	Retries   int64 `json:"retries"`
 	Throttled int64 `json:"throttled"`
+	// SettledRequestsPerMinute is where the adaptive rate ended: the given
+	// --rpm scaled down by throttling, or the rate discovered when none was
+	// given (0: no limit given and nothing throttled).
+	SettledRequestsPerMinute float64 `json:"settled_requests_per_minute"`
+	SettledTokensPerMinute   float64 `json:"settled_tokens_per_minute,omitempty"`
+	LatencyMs                Latency `json:"latency_ms"`
+}
+
+// Latency holds percentiles of successful calls' latency in milliseconds.
+type Latency struct {
+	P50 int64 `json:"p50"`
+	P95 int64 `json:"p95"`
+	P99 int64 `json:"p99"`
 }
 
 // WriteManifest writes m to dir atomically: a reader sees the old manifest

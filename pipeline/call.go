@@ -3,54 +3,112 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrock"
+	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
-// ErrorTypeInvalidRecord is the error_type of a row whose input record could
-// not be used.
-const ErrorTypeInvalidRecord = "InvalidRecord"
+// Error types of rows the tool fails itself.
+const (
+	// ErrorTypeInvalidRecord is the error_type of a row whose input record
+	// could not be used.
+	ErrorTypeInvalidRecord = "InvalidRecord"
+	// ErrorTypeRequestTooLarge is the error_type of a row whose call would
+	// reserve more tokens than the whole tokens-per-minute quota.
+	ErrorTypeRequestTooLarge = "RequestTooLarge"
+)
+
+// FatalError stops a run: a call failed in a way every other call would
+// too (access denied, unknown model, bad credentials), so going on would
+// only write error rows. The record that met it gets no row.
+type FatalError struct {
+	RecordID string
+	Err      *bedrock.Error
+}
+
+func (e *FatalError) Error() string {
+	return fmt.Sprintf("stopping the run: %s: %s (record %s; every other call would fail the same way)", e.Err.Type, e.Err.Message, e.RecordID)
+}
+
+func (e *FatalError) Unwrap() error { return e.Err }
 
 // process turns one record into its row, calling the model as often as the
-// retry policy allows. It returns nil when the call was abandoned because the
-// run is stopping: that record gets no row and a resumed run sends it again.
-func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Record) *writer.Row {
+// retry policy allows. It returns a nil row when the call was abandoned
+// because the run is stopping: that record gets no row and a resumed run
+// sends it again.
+func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Record) (*writer.Row, error) {
 	req := r.request(rec)
 	row := &writer.Row{ID: rec.ID, ModelID: req.ModelID, Metadata: rec.Metadata}
 	if rec.Err != nil {
-		return failed(row, ErrorTypeInvalidRecord, rec.Err.Error())
+		return failed(row, ErrorTypeInvalidRecord, rec.Err.Error()), nil
 	}
+	reservation := r.reservation(req)
 	for attempt := 1; ; attempt++ {
-		if r.opts.Pacer != nil {
-			if err := r.opts.Pacer.Wait(ctx); err != nil {
-				return nil
-			}
+		ticket, err := r.admit(ctx, reservation)
+		if errors.Is(err, ratelimit.ErrTooLarge) {
+			return failed(row, ErrorTypeRequestTooLarge, err.Error()), nil
+		}
+		if err != nil {
+			return nil, nil
 		}
 		resp, elapsed, err := r.attempt(ctx, req)
 		row.Attempts = int64(attempt)
 		r.stats.attempts.Add(1)
 		if err == nil {
-			return succeeded(row, resp, elapsed)
-		}
-		if ctx.Err() != nil {
-			return nil
+			ticket.Done(resp.Usage.InputTokens + resp.Usage.CacheWriteInputTokens + resp.Usage.OutputTokens)
+			r.stats.latency.add(elapsed)
+			return succeeded(row, resp, elapsed), nil
 		}
 		callErr := bedrock.Classify(err)
 		if callErr.Class == bedrock.Throttled {
+			ticket.Throttled()
 			r.stats.throttled.Add(1)
+		} else {
+			ticket.Failed()
 		}
-		retryable := callErr.Class == bedrock.Throttled || callErr.Class == bedrock.Retryable
-		if !retryable || attempt >= r.opts.Retry.MaxAttempts {
-			return failed(row, callErr.Type, callErr.Message)
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		switch {
+		case callErr.Class == bedrock.Fatal:
+			return nil, &FatalError{RecordID: rec.ID, Err: callErr}
+		case callErr.Class == bedrock.BadRecord || attempt >= r.opts.Retry.MaxAttempts:
+			return failed(row, callErr.Type, callErr.Message), nil
 		}
 		r.stats.retries.Add(1)
 		if !sleep(ctx, stop, r.opts.Retry.delay(attempt)) {
-			return nil
+			return nil, nil
 		}
 	}
+}
+
+// admit waits for the limiter, when there is one.
+func (r *Run) admit(ctx context.Context, tokens int64) (ratelimit.Ticket, error) {
+	if r.opts.Limiter == nil {
+		return ratelimit.Ticket{}, nil
+	}
+	return r.opts.Limiter.Wait(ctx, tokens)
+}
+
+// reservation is what a call reserves against the tokens-per-minute quota,
+// as Bedrock does: the input (estimated at four bytes a token, which
+// over-counts English prose a little) plus the output it may produce.
+func (r *Run) reservation(req *bedrock.Request) int64 {
+	bytes := len(req.System)
+	for _, m := range req.Messages {
+		for _, t := range m.Text {
+			bytes += len(t)
+		}
+	}
+	output := r.opts.OutputReservation
+	if req.Inference.MaxTokens != nil {
+		output = int64(*req.Inference.MaxTokens)
+	}
+	return int64(bytes+3)/4 + output
 }
 
 func (r *Run) attempt(ctx context.Context, req *bedrock.Request) (bedrock.Response, time.Duration, error) {

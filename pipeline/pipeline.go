@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrock"
+	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
@@ -33,9 +34,10 @@ type Sink interface {
 	Commit(ctx context.Context) error
 }
 
-// Pacer decides when the next call may start.
-type Pacer interface {
-	Wait(ctx context.Context) error
+// Limiter decides when a call that reserves about tokens may start; the
+// ticket it returns is settled once the call ends.
+type Limiter interface {
+	Wait(ctx context.Context, tokens int64) (ratelimit.Ticket, error)
 }
 
 // Options configure a run.
@@ -49,9 +51,16 @@ type Options struct {
 	// CommitInterval bounds how long a finished row may wait before it is
 	// made durable.
 	CommitInterval time.Duration
-	// Pacer, when set, is asked before every call.
-	Pacer Pacer
+	// Limiter, when set, is asked before every call.
+	Limiter Limiter
+	// OutputReservation is the output a call reserves against the limiter
+	// when it sends no maxTokens (Bedrock then reserves the model's
+	// maximum); 0 means DefaultOutputReservation.
+	OutputReservation int64
 }
+
+// DefaultOutputReservation is what a call without maxTokens reserves.
+const DefaultOutputReservation = 4096
 
 // Defaults are the job-wide request fields.
 type Defaults struct {
@@ -78,6 +87,9 @@ func New(source Source, model Model, sink Sink, opts Options) *Run {
 		opts.CommitInterval = 5 * time.Second
 	}
 	opts.Retry = opts.Retry.withDefaults()
+	if opts.OutputReservation <= 0 {
+		opts.OutputReservation = DefaultOutputReservation
+	}
 	return &Run{source: source, model: model, sink: sink, opts: opts}
 }
 
@@ -108,8 +120,7 @@ func (r *Run) Run(ctx context.Context, stop <-chan struct{}) (Summary, error) {
 		workers.Add(1)
 		group.Go(func() error {
 			defer workers.Done()
-			r.work(gctx, stop, records, results, writerGone)
-			return nil
+			return r.work(gctx, stop, records, results, writerGone)
 		})
 	}
 	group.Go(func() error {
@@ -157,12 +168,15 @@ func (r *Run) read(ctx context.Context, stop <-chan struct{}, records chan<- rea
 	return nil
 }
 
-func (r *Run) work(ctx context.Context, stop <-chan struct{}, records <-chan reader.Record, results chan<- *writer.Row, writerGone <-chan struct{}) {
+func (r *Run) work(ctx context.Context, stop <-chan struct{}, records <-chan reader.Record, results chan<- *writer.Row, writerGone <-chan struct{}) error {
 	for rec := range records {
 		if isClosed(stop) || ctx.Err() != nil {
 			continue // not started: a resumed run will send it
 		}
-		row := r.process(ctx, stop, &rec)
+		row, err := r.process(ctx, stop, &rec)
+		if err != nil {
+			return err
+		}
 		if row == nil {
 			r.stats.abandoned.Add(1)
 			continue
@@ -170,9 +184,10 @@ func (r *Run) work(ctx context.Context, stop <-chan struct{}, records <-chan rea
 		select {
 		case results <- row:
 		case <-writerGone:
-			return
+			return nil
 		}
 	}
+	return nil
 }
 
 func (r *Run) write(ctx context.Context, results <-chan *writer.Row) error {

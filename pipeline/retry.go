@@ -19,9 +19,10 @@ type Retry struct {
 	MaxDelay  time.Duration
 }
 
-// DefaultRetry rides out a minutes-long throttling storm: ten attempts with
-// up to 30 s between them.
-var DefaultRetry = Retry{MaxAttempts: 10, AttemptTimeout: 5 * time.Minute, BaseDelay: 250 * time.Millisecond, MaxDelay: 30 * time.Second}
+// DefaultRetry rides out a throttling storm of several minutes: twenty
+// attempts with up to 30 s between them (about three and a half minutes of
+// backoff on average, more with the limiter slowing the run as well).
+var DefaultRetry = Retry{MaxAttempts: 20, AttemptTimeout: 5 * time.Minute, BaseDelay: 250 * time.Millisecond, MaxDelay: 30 * time.Second}
 
 func (r Retry) withDefaults() Retry {
 	if r.MaxAttempts < 1 {

@@ -20,6 +20,8 @@ type Summary struct {
 	Tokens      Tokens
 	WallTime    time.Duration
 	Interrupted bool
+	// Latency percentiles of successful calls, as the client saw them.
+	LatencyP50, LatencyP95, LatencyP99 time.Duration
 }
 
 // Tokens are token totals over the ok rows.
@@ -32,6 +34,7 @@ type stats struct {
 	attempts, retries, throttled         atomic.Int64
 	input, output, total                 atomic.Int64
 	cacheRead, cacheWrite                atomic.Int64
+	latency                              latencies
 }
 
 // count is called by the single writer goroutine once a row is written.
@@ -51,14 +54,17 @@ func (s *stats) count(row *writer.Row) {
 
 func (s *stats) summary() Summary {
 	return Summary{
-		Read:      s.read.Load(),
-		Records:   s.records.Load(),
-		OK:        s.ok.Load(),
-		Errors:    s.errors.Load(),
-		Abandoned: s.abandoned.Load(),
-		Attempts:  s.attempts.Load(),
-		Retries:   s.retries.Load(),
-		Throttled: s.throttled.Load(),
+		Read:       s.read.Load(),
+		Records:    s.records.Load(),
+		OK:         s.ok.Load(),
+		Errors:     s.errors.Load(),
+		Abandoned:  s.abandoned.Load(),
+		Attempts:   s.attempts.Load(),
+		Retries:    s.retries.Load(),
+		Throttled:  s.throttled.Load(),
+		LatencyP50: s.latency.percentile(0.50),
+		LatencyP95: s.latency.percentile(0.95),
+		LatencyP99: s.latency.percentile(0.99),
 		Tokens: Tokens{
 			Input:      s.input.Load(),
 			Output:     s.output.Load(),

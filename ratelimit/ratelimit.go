@@ -1,47 +1,210 @@
 // Package ratelimit decides when the next Bedrock call may start, so a run
-// keeps to the account's quota. It knows nothing else of the program.
+// keeps to the account's quota: it paces calls evenly, reserves tokens
+// before a call and settles them after, and slows the whole run down when
+// Bedrock throttles anyway. It is pure policy over an injected clock.
 package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// Limits are the quotas a run keeps to; zero means no limit.
+// Limits are the quotas a run keeps to; zero means not known.
 type Limits struct {
 	RequestsPerMinute int
+	TokensPerMinute   int
 }
 
 func (l Limits) String() string {
-	if l.RequestsPerMinute == 0 {
-		return "unlimited"
+	rpm, tpm := "unlimited", "unlimited"
+	if l.RequestsPerMinute > 0 {
+		rpm = fmt.Sprint(l.RequestsPerMinute)
 	}
-	return fmt.Sprintf("%d requests/min", l.RequestsPerMinute)
+	if l.TokensPerMinute > 0 {
+		tpm = fmt.Sprint(l.TokensPerMinute)
+	}
+	return fmt.Sprintf("requests/min %s, tokens/min %s", rpm, tpm)
 }
 
-// Limiter paces call starts evenly: a quota of 600 requests a minute lets one
-// call start every 100 ms, never a minute's worth at once.
+func perSecond(perMinute float64) rate.Limit {
+	if math.IsInf(perMinute, 1) {
+		return rate.Inf
+	}
+	return rate.Limit(perMinute / 60)
+}
+
+// Clock tells the time; tests inject a fake one.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// ErrTooLarge is returned for a call that reserves more tokens than the
+// whole per-minute quota: it could never start.
+var ErrTooLarge = errors.New("the request needs more tokens than the whole tokens-per-minute quota")
+
+// How the adaptive rate moves: after a throttle the rate drops to
+// decreaseFactor of itself (at most once per cooldown, since one overshoot
+// throttles every call already in flight); each increaseEvery without a
+// throttle it climbs back by increaseStep of the limit (or, with no limit
+// known, of the rate where throttling began).
+const (
+	decreaseFactor = 0.7
+	minFactor      = 0.02
+	cooldown       = time.Second
+	increaseEvery  = time.Second
+	increaseStep   = 0.05
+	successWindow  = 2 * time.Second // how far back successes are counted to discover a rate
+	successShare   = 0.9             // of the measured success rate, where a discovered rate restarts
+)
+
+// Limiter paces call starts evenly under requests- and tokens-per-minute
+// limits, one for a whole run, safe for concurrent use.
 type Limiter struct {
+	mu     sync.Mutex
+	clock  Clock
+	limits Limits
+
+	// requests paces call starts (burst 1); rate.Inf while no request rate
+	// is known or discovered.
 	requests *rate.Limiter
+	// tokens may go into debt and takes tokens back when a call settles,
+	// which rate.Limiter cannot; nil without a tokens-per-minute limit.
+	tokens *bucket
+
+	factor       float64 // share of the known limits in use, (0, 1]
+	discovered   float64 // requests/min found by throttling when no limit is known; +Inf before
+	stepPerMin   float64 // additive increase of discovered, per increaseEvery
+	lastDecrease time.Time
+	lastIncrease time.Time
+	successes    []time.Time // recent successful calls, to measure the rate the quota allows
+
+	throttles int64
 }
 
-// New returns a Limiter for limits.
-func New(limits Limits) *Limiter {
-	l := &Limiter{}
+// New returns a Limiter for limits over the real clock.
+func New(limits Limits) *Limiter { return NewWithClock(limits, realClock{}) }
+
+// NewWithClock returns a Limiter reading time from clock.
+func NewWithClock(limits Limits, clock Clock) *Limiter {
+	now := clock.Now()
+	l := &Limiter{clock: clock, limits: limits, factor: 1, discovered: math.Inf(1), lastIncrease: now}
+	// One request of burst: calls start evenly spaced, never a minute's
+	// quota at once.
+	l.requests = rate.NewLimiter(rate.Inf, 1)
 	if limits.RequestsPerMinute > 0 {
-		every := time.Minute / time.Duration(limits.RequestsPerMinute)
-		l.requests = rate.NewLimiter(rate.Every(every), 1)
+		l.requests.SetLimitAt(now, perSecond(float64(limits.RequestsPerMinute)))
+	}
+	if limits.TokensPerMinute > 0 {
+		// A second of tokens of burst; a larger call goes into debt and
+		// later calls wait it off.
+		l.tokens = newBucket(float64(limits.TokensPerMinute), float64(limits.TokensPerMinute)/60, now)
 	}
 	return l
 }
 
-// Wait blocks until a call may start, or ctx is done.
-func (l *Limiter) Wait(ctx context.Context) error {
-	if l == nil || l.requests == nil {
-		return ctx.Err()
+// Ticket is one admitted call's reservation; exactly one of Done, Throttled
+// or Failed settles it.
+type Ticket struct {
+	l        *Limiter
+	reserved int64
+	start    *rate.Reservation
+}
+
+// Reserve admits a call that reserves tokens and says how long to wait
+// before starting it. It never sleeps.
+func (l *Limiter) Reserve(tokens int64) (time.Duration, Ticket, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.limits.TokensPerMinute > 0 && tokens > int64(l.limits.TokensPerMinute) {
+		return 0, Ticket{}, fmt.Errorf("%w (%d tokens, quota %d/min)", ErrTooLarge, tokens, l.limits.TokensPerMinute)
 	}
-	return l.requests.Wait(ctx)
+	now := l.clock.Now()
+	start := l.requests.ReserveN(now, 1)
+	wait := start.DelayFrom(now)
+	if l.tokens != nil {
+		wait = max(wait, l.tokens.take(now, float64(tokens)))
+	}
+	return wait, Ticket{l: l, reserved: tokens, start: start}, nil
+}
+
+// Wait admits a call that reserves tokens and blocks until it may start.
+// When ctx ends first, the reservation is given back.
+func (l *Limiter) Wait(ctx context.Context, tokens int64) (Ticket, error) {
+	wait, ticket, err := l.Reserve(tokens)
+	if err != nil || wait <= 0 {
+		return ticket, err
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return ticket, nil
+	case <-ctx.Done():
+		ticket.cancel()
+		return Ticket{}, ctx.Err()
+	}
+}
+
+// Done settles a call that succeeded and used used tokens: the difference
+// from the reservation is given back (or taken).
+func (t Ticket) Done(used int64) {
+	if t.l == nil {
+		return
+	}
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	now := t.l.clock.Now()
+	if t.l.tokens != nil {
+		t.l.tokens.give(now, float64(t.reserved-used))
+	}
+	t.l.noteSuccess(now)
+	t.l.increase(now)
+}
+
+// Throttled settles a call Bedrock throttled: it used no tokens, and the
+// whole run slows down.
+func (t Ticket) Throttled() {
+	if t.l == nil {
+		return
+	}
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	now := t.l.clock.Now()
+	if t.l.tokens != nil {
+		t.l.tokens.give(now, float64(t.reserved))
+	}
+	t.l.throttles++
+	t.l.decrease(now)
+}
+
+// Failed settles a call that failed for another reason; its tokens are
+// given back.
+func (t Ticket) Failed() {
+	if t.l == nil {
+		return
+	}
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	if t.l.tokens != nil {
+		t.l.tokens.give(t.l.clock.Now(), float64(t.reserved))
+	}
+}
+
+// cancel gives back a reservation that never started.
+func (t Ticket) cancel() {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	now := t.l.clock.Now()
+	t.start.CancelAt(now)
+	if t.l.tokens != nil {
+		t.l.tokens.give(now, float64(t.reserved))
+	}
 }

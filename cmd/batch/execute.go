@@ -51,6 +51,8 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, model 
 	source := reader.OpenFiles(inputs)
 	defer source.Close()
 
+	limits := ratelimit.Limits{RequestsPerMinute: cfg.RequestsPerMinute, TokensPerMinute: cfg.TokensPerMinute}
+	limiter := ratelimit.New(limits)
 	run := pipeline.New(source, model, sink, pipeline.Options{
 		Concurrency: cfg.Concurrency,
 		Defaults: pipeline.Defaults{
@@ -59,11 +61,11 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, model 
 			Inference: bedrock.InferenceConfig{MaxTokens: cfg.MaxTokens, Temperature: cfg.Temperature,
 				TopP: cfg.TopP, StopSequences: cfg.StopSequences},
 		},
-		Retry: pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
-		Pacer: ratelimit.New(ratelimit.Limits{RequestsPerMinute: cfg.RequestsPerMinute}),
+		Retry:   pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
+		Limiter: limiter,
 	})
 	logger.Info("run starting", "run_id", runID, "inputs", len(paths), "model", cfg.ModelID,
-		"concurrency", cfg.Concurrency, "output", cfg.Output)
+		"concurrency", cfg.Concurrency, "limits", limits.String(), "output", cfg.Output)
 
 	progress := startProgress(ctx, run, stderr, logger)
 	summary, runErr := run.Run(ctx, stop)
@@ -72,6 +74,7 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, model 
 		runErr = closeErr
 	}
 
+	rate := limiter.Rate()
 	manifest := jobs.Manifest{
 		RunID:       runID,
 		Complete:    runErr == nil && !summary.Interrupted,
@@ -84,7 +87,9 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, model 
 		Counts:      jobs.Counts{Records: summary.Records, OK: summary.OK, Error: summary.Errors, Unwritten: summary.Read - summary.Records},
 		Tokens: jobs.Tokens{Input: summary.Tokens.Input, Output: summary.Tokens.Output, Total: summary.Tokens.Total,
 			CacheRead: summary.Tokens.CacheRead, CacheWrite: summary.Tokens.CacheWrite},
-		Calls:   jobs.Calls{Attempts: summary.Attempts, Retries: summary.Retries, Throttled: summary.Throttled},
+		Calls: jobs.Calls{Attempts: summary.Attempts, Retries: summary.Retries, Throttled: summary.Throttled,
+			SettledRequestsPerMinute: rate.RequestsPerMinute, SettledTokensPerMinute: rate.TokensPerMinute,
+			LatencyMs: jobs.Latency{P50: summary.LatencyP50.Milliseconds(), P95: summary.LatencyP95.Milliseconds(), P99: summary.LatencyP99.Milliseconds()}},
 		Options: cfg,
 	}
 	if runErr != nil {
@@ -108,9 +113,16 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, model 
 }
 
 func printSummary(w io.Writer, m *jobs.Manifest) {
-	fmt.Fprintf(w, "records %d  ok %d  error %d  tokens in %d out %d  calls %d (retries %d, throttled %d)  %.1fs\n",
+	fmt.Fprintf(w, "records %d  ok %d  error %d  tokens in %d out %d  calls %d (retries %d, throttled %d)  latency p50 %dms p99 %dms  %.1fs\n",
 		m.Counts.Records, m.Counts.OK, m.Counts.Error, m.Tokens.Input, m.Tokens.Output,
-		m.Calls.Attempts, m.Calls.Retries, m.Calls.Throttled, m.WallSeconds)
+		m.Calls.Attempts, m.Calls.Retries, m.Calls.Throttled, m.Calls.LatencyMs.P50, m.Calls.LatencyMs.P99, m.WallSeconds)
+	if m.Calls.SettledRequestsPerMinute > 0 {
+		fmt.Fprintf(w, "rate settled at %.0f requests/min", m.Calls.SettledRequestsPerMinute)
+		if m.Calls.SettledTokensPerMinute > 0 {
+			fmt.Fprintf(w, ", %.0f tokens/min", m.Calls.SettledTokensPerMinute)
+		}
+		fmt.Fprintln(w)
+	}
 	for _, f := range m.OutputFiles {
 		fmt.Fprintf(w, "wrote %s\n", f)
 	}
