@@ -1,8 +1,7 @@
 package jobs
 
 import (
-	"os"
-	"path/filepath"
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -58,38 +57,30 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestPrepareOutput(t *testing.T) {
+// names is a Lister over a fixed list.
+type names []string
+
+func (n names) List(ctx context.Context) ([]string, error) { return n, nil }
+func (n names) String() string                             { return "out/" }
+
+func TestCheckOutputEmpty(t *testing.T) {
 	tests := []struct {
 		name    string
-		files   []string
+		files   names
 		wantErr string
 	}{
-		{"missing directory is created", nil, ""},
-		{"bookkeeping files are fine", []string{"_manifest.json", ".DS_Store"}, ""},
-		{"data already there", []string{"_manifest.json", "part-1-00000.jsonl"}, "part-1-00000.jsonl"},
+		{"empty", nil, ""},
+		{"bookkeeping files are fine", names{"_manifest.json", ".DS_Store", "_tmp-part-1.jsonl"}, ""},
+		{"data already there", names{"_manifest.json", "part-1-00000.jsonl"}, "part-1-00000.jsonl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "out")
-			if len(tt.files) > 0 {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, f := range tt.files {
-				if err := os.WriteFile(filepath.Join(dir, f), []byte("{}"), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			err := PrepareOutput(dir)
+			err := CheckOutputEmpty(context.Background(), tt.files)
 			if tt.wantErr == "" && err != nil {
 				t.Fatal(err)
 			}
 			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
-			}
-			if _, statErr := os.Stat(dir); statErr != nil {
-				t.Fatal(statErr)
 			}
 		})
 	}

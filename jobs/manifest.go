@@ -1,10 +1,9 @@
 package jobs
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -66,31 +65,17 @@ type Latency struct {
 	P99 int64 `json:"p99"`
 }
 
-// WriteManifest writes m to dir atomically: a reader sees the old manifest
-// or the new one, never half of one.
-func WriteManifest(dir string, m *Manifest) error {
+// Putter stores a small file whole, replacing it atomically.
+type Putter interface {
+	Put(ctx context.Context, name string, data []byte) error
+}
+
+// WriteManifest writes m to the output: a reader sees the old manifest or
+// the new one, never half of one.
+func WriteManifest(ctx context.Context, output Putter, m *Manifest) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding manifest: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, "_manifest-*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing manifest: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing manifest %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestName)); err != nil {
-		return fmt.Errorf("writing manifest: %w", err)
-	}
-	return nil
+	return output.Put(ctx, ManifestName, append(data, '\n'))
 }

@@ -1,28 +1,30 @@
 package jobs
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
 
-// PrepareOutput creates the output directory and refuses one that already
-// holds data files: a second run into the same directory would write every
-// record a second time. (Files starting with "_" are bookkeeping.)
-func PrepareOutput(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("output directory: %w", err)
-	}
-	entries, err := os.ReadDir(dir)
+// Lister lists the file names in an output location.
+type Lister interface {
+	List(ctx context.Context) ([]string, error)
+}
+
+// CheckOutputEmpty refuses an output location that already holds data
+// files: a second run into it would write every record a second time.
+// (Names starting with "_" are bookkeeping, with "." hidden files.)
+func CheckOutputEmpty(ctx context.Context, output Lister) error {
+	names, err := output.List(ctx)
 	if err != nil {
-		return fmt.Errorf("output directory: %w", err)
+		return fmt.Errorf("output %s: %w", output, err)
 	}
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), "_") && !strings.HasPrefix(e.Name(), ".") {
-			return fmt.Errorf("output directory %s already holds %s: use an empty directory", dir, e.Name())
+	for _, name := range names {
+		if !strings.HasPrefix(name, "_") && !strings.HasPrefix(name, ".") {
+			return fmt.Errorf("output %s already holds %s: use an empty output", output, name)
 		}
 	}
 	return nil

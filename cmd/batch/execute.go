@@ -36,11 +36,11 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, model 
 			}
 		}
 	}
-	if err := jobs.PrepareOutput(cfg.Output); err != nil {
-		return fail("%v", err)
-	}
 	dest, err := writer.NewLocalDir(cfg.Output)
 	if err != nil {
+		return fail("%v", err)
+	}
+	if err := jobs.CheckOutputEmpty(ctx, dest); err != nil {
 		return fail("%v", err)
 	}
 	runID := jobs.NewRunID(started)
@@ -62,7 +62,7 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, model 
 				TopP: cfg.TopP, StopSequences: cfg.StopSequences},
 		},
 		Retry:   pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
-		Limiter: limiter,
+		Limiter: pipeline.RateLimited(limiter),
 	})
 	logger.Info("run starting", "run_id", runID, "inputs", len(paths), "model", cfg.ModelID,
 		"concurrency", cfg.Concurrency, "limits", limits.String(), "output", cfg.Output)
@@ -95,7 +95,7 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, model 
 	if runErr != nil {
 		manifest.Error = runErr.Error()
 	}
-	if err := jobs.WriteManifest(cfg.Output, &manifest); err != nil && runErr == nil {
+	if err := jobs.WriteManifest(context.WithoutCancel(ctx), dest, &manifest); err != nil && runErr == nil {
 		runErr = err
 	}
 	printSummary(stdout, &manifest)
