@@ -87,12 +87,19 @@ func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Rec
 }
 
 // admit waits for the limiter, when there is one.
-func (r *Run) admit(ctx context.Context, tokens int64) (ratelimit.Ticket, error) {
+func (r *Run) admit(ctx context.Context, tokens int64) (Ticket, error) {
 	if r.opts.Limiter == nil {
-		return ratelimit.Ticket{}, nil
+		return noTicket{}, nil
 	}
 	return r.opts.Limiter.Wait(ctx, tokens)
 }
+
+// noTicket settles calls of a run without a limiter.
+type noTicket struct{}
+
+func (noTicket) Done(int64) {}
+func (noTicket) Throttled() {}
+func (noTicket) Failed()    {}
 
 // reservation is what a call reserves against the tokens-per-minute quota,
 // as Bedrock does: the input (estimated at four bytes a token, which

@@ -37,7 +37,27 @@ type Sink interface {
 // Limiter decides when a call that reserves about tokens may start; the
 // ticket it returns is settled once the call ends.
 type Limiter interface {
-	Wait(ctx context.Context, tokens int64) (ratelimit.Ticket, error)
+	Wait(ctx context.Context, tokens int64) (Ticket, error)
+}
+
+// Ticket is an admitted call's reservation: exactly one method settles it.
+type Ticket interface {
+	Done(used int64) // succeeded, having used this many tokens
+	Throttled()      // Bedrock throttled it
+	Failed()         // failed otherwise
+}
+
+// RateLimited adapts a ratelimit.Limiter to Limiter.
+func RateLimited(l *ratelimit.Limiter) Limiter { return rateLimited{l} }
+
+type rateLimited struct{ l *ratelimit.Limiter }
+
+func (r rateLimited) Wait(ctx context.Context, tokens int64) (Ticket, error) {
+	ticket, err := r.l.Wait(ctx, tokens)
+	if err != nil {
+		return nil, err
+	}
+	return ticket, nil
 }
 
 // Options configure a run.

@@ -73,7 +73,7 @@ func records(n int) []reader.Record {
 	return recs
 }
 
-func model(t *testing.T, opts bedrocktest.Options) (*bedrock.Client, *bedrocktest.Server) {
+func model(t testing.TB, opts bedrocktest.Options) (*bedrock.Client, *bedrocktest.Server) {
 	t.Helper()
 	srv := bedrocktest.NewServer(opts)
 	t.Cleanup(srv.Close)
