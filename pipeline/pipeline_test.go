@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
+	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
@@ -184,4 +186,34 @@ func TestRunStops(t *testing.T) {
 			t.Errorf("interrupted %v, %d rows, %d abandoned (want 4: the calls in flight)", summary.Interrupted, len(sink.rows), summary.Abandoned)
 		}
 	})
+}
+
+// TestRequestLargerThanTheQuota: a call that alone needs more tokens than
+// the whole tokens-per-minute quota becomes an error row at once instead of
+// waiting forever; the other records go on.
+func TestRequestLargerThanTheQuota(t *testing.T) {
+	m, srv := model(t, bedrocktest.Options{})
+	huge := reader.Record{ID: "huge", Messages: []reader.Message{{Role: "user", Text: []string{strings.Repeat("word ", 2000)}}}}
+	sink := &memorySink{}
+	maxTokens := int32(10)
+	run := pipeline.New(&sliceSource{records: append(records(3), huge)}, m, sink, pipeline.Options{
+		Concurrency: 2,
+		Defaults:    pipeline.Defaults{ModelID: "m", Inference: bedrock.InferenceConfig{MaxTokens: &maxTokens}},
+		Limiter:     pipeline.RateLimited(ratelimit.New(ratelimit.Limits{TokensPerMinute: 2000})),
+	})
+	summary, err := run.Run(context.Background(), make(chan struct{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if summary.OK != 3 || summary.Errors != 1 {
+		t.Fatalf("summary %+v", summary)
+	}
+	for _, row := range sink.rows {
+		if row.ID == "huge" && (row.ErrorType != pipeline.ErrorTypeRequestTooLarge || row.Attempts != 0) {
+			t.Errorf("huge record: %s %q after %d attempts", row.ErrorType, row.ErrorMessage, row.Attempts)
+		}
+	}
+	if srv.Stats().Requests != 3 {
+		t.Errorf("%d calls, want 3: the huge record must not be sent", srv.Stats().Requests)
+	}
 }
