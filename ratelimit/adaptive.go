@@ -6,9 +6,27 @@ import (
 )
 
 // decrease slows the whole run after a throttle: multiplicatively, at most
-// once per cooldown.
+// once per cooldown. When the last decrease did not lower the share of
+// calls throttled (nor did it jump since), the throttling does not come
+// from the rate (a service that throttles some calls whatever the load):
+// slowing down further would only starve the run, so it holds. When most
+// calls are throttled it always slows down.
 func (l *Limiter) decrease(now time.Time) {
+	l.lastThrottle = now
 	if now.Sub(l.lastDecrease) < cooldown {
+		return
+	}
+	if l.limits.RequestsPerMinute == 0 && math.IsInf(l.discovered, 1) && len(l.successes) < minSuccessesToMeasure {
+		// Too few successes yet to tell what rate the quota allows; the
+		// throttled call's own backoff is enough until then.
+		return
+	}
+	share, calls := l.window.throttledShare(now)
+	prev := l.shareAtDecrease
+	// Two standard errors of a share measured over this many calls: at a
+	// few calls a second the share is noisy, and noise is no reason to act.
+	margin := 2 * math.Sqrt(max(prev, 0.01)*(1-min(prev, 0.99))/float64(max(calls, 1)))
+	if !l.lastDecrease.IsZero() && share < 0.5 && share >= holdShare*prev-margin && share <= 1.5*prev+margin {
 		return
 	}
 	l.lastDecrease, l.lastIncrease = now, now
@@ -18,15 +36,51 @@ func (l *Limiter) decrease(now time.Time) {
 		// throttle of an unlimited start does not take many halvings.
 		measured := l.recentSuccessesPerMinute(now) * successShare
 		l.discovered = max(min(l.discovered*decreaseFactor, measured), 1)
-		l.stepPerMin = max(l.discovered*increaseStep, 1)
+		l.stepPerMin = max(l.discovered*increaseStep, 60)
 	}
 	l.factor = max(l.factor*decreaseFactor, minFactor)
 	l.apply(now)
+	l.shareAtDecrease = share
 }
 
-// increase probes back up after a quiet increaseEvery: additively.
+// callWindow counts calls and throttles over the last two whole seconds.
+type callWindow struct {
+	second    [2]int64 // unix second of each slot
+	calls     [2]int64
+	throttles [2]int64
+}
+
+func (w *callWindow) slot(now time.Time) int {
+	sec := now.Unix()
+	i := int(sec & 1)
+	if w.second[i] != sec {
+		w.second[i], w.calls[i], w.throttles[i] = sec, 0, 0
+	}
+	return i
+}
+
+func (w *callWindow) call(now time.Time)     { w.calls[w.slot(now)]++ }
+func (w *callWindow) throttle(now time.Time) { w.throttles[w.slot(now)]++ }
+
+func (w *callWindow) throttledShare(now time.Time) (share float64, calls int64) {
+	sec := now.Unix()
+	var throttles int64
+	for i := range 2 {
+		if sec-w.second[i] <= 1 {
+			calls += w.calls[i]
+			throttles += w.throttles[i]
+		}
+	}
+	if calls == 0 {
+		return 1, 0
+	}
+	return float64(throttles) / float64(calls), calls
+}
+
+// increase probes back up after a quiet increaseEvery (no throttle):
+// additively.
 func (l *Limiter) increase(now time.Time) {
-	if now.Sub(l.lastIncrease) < increaseEvery {
+	if now.Sub(l.lastIncrease) < increaseEvery || now.Sub(l.lastThrottle) < increaseEvery {
 		return
 	}
 	l.lastIncrease = now
@@ -41,9 +95,10 @@ func (l *Limiter) increase(now time.Time) {
 }
 
 func (l *Limiter) apply(now time.Time) {
-	if l.limits.RequestsPerMinute > 0 {
+	switch {
+	case l.limits.RequestsPerMinute > 0:
 		l.requests.SetLimitAt(now, perSecond(float64(l.limits.RequestsPerMinute)*l.factor))
-	} else {
+	default:
 		l.requests.SetLimitAt(now, perSecond(l.discovered))
 	}
 	if l.tokens != nil {
@@ -65,13 +120,13 @@ func (l *Limiter) noteSuccess(at time.Time) {
 }
 
 // recentSuccessesPerMinute is the rate of successful calls over the last
-// successWindow (or since the first success, if later, but over at least a
-// second).
+// successWindow (or since the first success, if later, but over at least
+// 100 ms).
 func (l *Limiter) recentSuccessesPerMinute(now time.Time) float64 {
 	if len(l.successes) == 0 {
 		return 60 // nothing succeeded yet: one a second, a careful start
 	}
-	span := min(max(now.Sub(l.successes[0]), time.Second), successWindow)
+	span := min(max(now.Sub(l.successes[0]), 100*time.Millisecond), successWindow)
 	return float64(len(l.successes)) / span.Minutes()
 }
 

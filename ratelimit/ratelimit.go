@@ -19,6 +19,11 @@ import (
 type Limits struct {
 	RequestsPerMinute int
 	TokensPerMinute   int
+	// Share is the part of the limits this worker starts at: 1/N for one
+	// of N shards of a job, whose limits are the whole job's quota. It
+	// climbs towards the whole while nothing is throttled, so shards left
+	// running when others finish take up the slack. 0 means 1.
+	Share float64
 }
 
 func (l Limits) String() string {
@@ -63,6 +68,10 @@ const (
 	increaseStep   = 0.05
 	successWindow  = 2 * time.Second // how far back successes are counted to discover a rate
 	successShare   = 0.9             // of the measured success rate, where a discovered rate restarts
+	holdShare      = 0.7             // a decrease that left this much of the throttled share did not help
+	// minSuccessesToMeasure is how many successes a discovered rate is
+	// measured from.
+	minSuccessesToMeasure = 20
 )
 
 // Limiter paces call starts evenly under requests- and tokens-per-minute
@@ -87,6 +96,10 @@ type Limiter struct {
 	successes    []time.Time // recent successful calls, to measure the rate the quota allows
 
 	throttles int64
+
+	window          callWindow
+	shareAtDecrease float64 // throttled share that led to the last decrease
+	lastThrottle    time.Time
 }
 
 // New returns a Limiter for limits over the real clock.
@@ -96,17 +109,18 @@ func New(limits Limits) *Limiter { return NewWithClock(limits, realClock{}) }
 func NewWithClock(limits Limits, clock Clock) *Limiter {
 	now := clock.Now()
 	l := &Limiter{clock: clock, limits: limits, factor: 1, discovered: math.Inf(1), lastIncrease: now}
+	if limits.Share > 0 && limits.Share < 1 {
+		l.factor = limits.Share
+	}
 	// One request of burst: calls start evenly spaced, never a minute's
 	// quota at once.
 	l.requests = rate.NewLimiter(rate.Inf, 1)
-	if limits.RequestsPerMinute > 0 {
-		l.requests.SetLimitAt(now, perSecond(float64(limits.RequestsPerMinute)))
-	}
 	if limits.TokensPerMinute > 0 {
 		// A second of tokens of burst; a larger call goes into debt and
 		// later calls wait it off.
 		l.tokens = newBucket(float64(limits.TokensPerMinute), float64(limits.TokensPerMinute)/60, now)
 	}
+	l.apply(now)
 	return l
 }
 
@@ -127,6 +141,7 @@ func (l *Limiter) Reserve(tokens int64) (time.Duration, Ticket, error) {
 		return 0, Ticket{}, fmt.Errorf("%w (%d tokens, quota %d/min)", ErrTooLarge, tokens, l.limits.TokensPerMinute)
 	}
 	now := l.clock.Now()
+	l.window.call(now)
 	start := l.requests.ReserveN(now, 1)
 	wait := start.DelayFrom(now)
 	if l.tokens != nil {
@@ -182,6 +197,7 @@ func (t Ticket) Throttled() {
 		t.l.tokens.give(now, float64(t.reserved))
 	}
 	t.l.throttles++
+	t.l.window.throttle(now)
 	t.l.decrease(now)
 }
 

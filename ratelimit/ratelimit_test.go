@@ -169,3 +169,40 @@ func TestWaitGivesBackOnCancel(t *testing.T) {
 		t.Fatalf("wait %v, want 89s", wait)
 	}
 }
+
+func TestShareStartsLowAndTakesUpTheSlack(t *testing.T) {
+	l, clock := newFake(Limits{RequestsPerMinute: 1200, TokensPerMinute: 120000, Share: 0.25})
+	if got := l.Rate(); got.RequestsPerMinute != 300 || got.TokensPerMinute != 30000 {
+		t.Fatalf("a quarter shard starts at %+v, want 300 req/min and 30000 tokens/min", got)
+	}
+	for range 20 {
+		clock.advance(increaseEvery)
+		_, ticket := reserve(t, l, 10)
+		ticket.Done(10)
+	}
+	if got := l.Rate().RequestsPerMinute; got != 1200 {
+		t.Fatalf("after 20 quiet seconds alone: %v req/min, want the whole 1200", got)
+	}
+}
+
+// TestRandomThrottlingDoesNotStarveTheRun: a service that throttles one call
+// in ten whatever the rate must not drive the rate to nothing, because
+// slowing down does not lower the share throttled.
+func TestRandomThrottlingDoesNotStarveTheRun(t *testing.T) {
+	for _, limits := range []Limits{{RequestsPerMinute: 6000}, {}} {
+		l, clock := newFake(limits)
+		for i := range 60 * 100 { // a minute of calls, 100 a second
+			clock.advance(10 * time.Millisecond)
+			_, ticket := reserve(t, l, 10)
+			if i%10 == 9 {
+				ticket.Throttled()
+			} else {
+				ticket.Done(10)
+			}
+		}
+		got := l.Rate().RequestsPerMinute
+		if got < 6000*0.4 {
+			t.Errorf("limits %v: after a minute of 10%% random throttling the rate is %.0f/min of 6000", limits, got)
+		}
+	}
+}
