@@ -11,4 +11,13 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+
+# The S3 tests talk to a local MinIO (scripts/s3-server.sh), stopped and
+# its data removed however the tests end.
+source scripts/s3-server.sh
+trap s3_server_stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+s3_server_start
+
 go test -race -count=1 -timeout 30m ./...

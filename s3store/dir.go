@@ -1,0 +1,205 @@
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/bedrock-batch/bedrock-batch/writer"
+)
+
+// Dir is an output prefix, s3://bucket/prefix/: the S3 counterpart of
+// writer.LocalDir. Data files are written with Create, bookkeeping files
+// (names starting with "_") with Put. It is safe for concurrent use; each
+// Object it creates is not.
+type Dir struct {
+	s      *Store
+	bucket string
+	prefix string // "" (the bucket's root) or ending in "/"
+
+	mu      sync.Mutex
+	uploads map[string]string // id → key of the multipart uploads started and not yet completed or aborted
+}
+
+var _ writer.Destination = (*Dir)(nil)
+
+// Dir returns the output prefix at prefixURI; a trailing slash is added if
+// missing. It makes no request: CheckWritable tells whether the prefix can
+// be written.
+func (s *Store) Dir(ctx context.Context, prefixURI string) (*Dir, error) {
+	bucket, prefix, err := ParseURI(prefixURI)
+	if err != nil {
+		return nil, err
+	}
+	if hasMeta(prefix) {
+		return nil, fmt.Errorf("s3store: output %s: an output prefix cannot hold glob characters (* ? [ \\)", prefixURI)
+	}
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return &Dir{s: s, bucket: bucket, prefix: prefix, uploads: make(map[string]string)}, nil
+}
+
+// String returns the prefix's URI, "s3://bucket/prefix/".
+func (d *Dir) String() string { return uri(d.bucket, d.prefix) }
+
+// Put writes a small file (such as _manifest.json) with one PutObject,
+// replacing any object of that name.
+func (d *Dir) Put(ctx context.Context, name string, data []byte) error {
+	if err := checkFileName(name); err != nil {
+		return err
+	}
+	key := d.prefix + name
+	_, err := d.s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(d.bucket), Key: aws.String(key),
+		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
+	})
+	if err != nil {
+		return wrapErr("PutObject", d.bucket, key, err)
+	}
+	return nil
+}
+
+// Get reads a whole file of the prefix. A missing file is an error wrapping
+// os.ErrNotExist.
+func (d *Dir) Get(ctx context.Context, name string) ([]byte, error) {
+	if err := checkFileName(name); err != nil {
+		return nil, err
+	}
+	key := d.prefix + name
+	out, err := d.s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, wrapErr("GetObject", d.bucket, key, err)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, wrapErr("GetObject", d.bucket, key, err)
+	}
+	return data, nil
+}
+
+// List returns the names of the objects directly under the prefix (not in
+// "subfolders"), sorted. Objects being written do not appear until
+// committed.
+func (d *Dir) List(ctx context.Context) ([]string, error) {
+	var names []string
+	p := s3.NewListObjectsV2Paginator(d.s.client, &s3.ListObjectsV2Input{
+		Bucket: aws.String(d.bucket), Prefix: aws.String(d.prefix), Delimiter: aws.String("/"),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrapErr("ListObjectsV2", d.bucket, d.prefix, err)
+		}
+		for _, o := range page.Contents {
+			if name := strings.TrimPrefix(aws.ToString(o.Key), d.prefix); name != "" {
+				names = append(names, name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// CheckWritable tells, before any work is done, whether objects can be
+// written under the prefix: it starts a multipart upload of a
+// "_write-check-<random>" object and aborts it, which needs s3:PutObject and
+// s3:AbortMultipartUpload, the permissions Create needs, and leaves no
+// object behind. A missing bucket or a denied request is an error that says
+// which bucket or which permission.
+func (d *Dir) CheckWritable(ctx context.Context) error {
+	key := d.prefix + "_write-check-" + randomHex(8)
+	resource := "arn:aws:s3:::" + d.bucket + "/" + d.prefix + "*"
+	out, err := d.s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: aws.String(d.bucket), Key: aws.String(key),
+	})
+	if err != nil {
+		return wrapErrAt("CreateMultipartUpload", d.String(), resource, d.bucket,
+			fmt.Errorf("checking that the output is writable: %w", err))
+	}
+	_, err = d.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: aws.String(d.bucket), Key: aws.String(key), UploadId: out.UploadId,
+	})
+	if err != nil {
+		return wrapErrAt("AbortMultipartUpload", d.String(), resource, d.bucket,
+			fmt.Errorf("checking that the output is writable: %w", err))
+	}
+	return nil
+}
+
+// AbortIncomplete aborts every multipart upload this Dir started that was
+// neither completed nor aborted, so that a failed or interrupted run
+// leaves no invisible parts to pay for. It returns how many it aborted.
+// Call it once the objects are no longer written: a later Write or Commit
+// of such an object fails.
+func (d *Dir) AbortIncomplete(ctx context.Context) (int, error) {
+	d.mu.Lock()
+	pending := make(map[string]string, len(d.uploads))
+	for id, key := range d.uploads {
+		pending[id] = key
+	}
+	d.mu.Unlock()
+
+	var errs []error
+	n := 0
+	for id, key := range pending {
+		if err := d.abortUpload(ctx, key, id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// track records a multipart upload as started.
+func (d *Dir) track(id, key string) {
+	d.mu.Lock()
+	d.uploads[id] = key
+	d.mu.Unlock()
+}
+
+// untrack records a multipart upload as completed or aborted.
+func (d *Dir) untrack(id string) {
+	d.mu.Lock()
+	delete(d.uploads, id)
+	d.mu.Unlock()
+}
+
+// abortUpload aborts one multipart upload; one already gone is fine.
+func (d *Dir) abortUpload(ctx context.Context, key, id string) error {
+	_, err := d.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: aws.String(d.bucket), Key: aws.String(key), UploadId: aws.String(id),
+	})
+	if code, _ := errorCode(err); err != nil && code != "NoSuchUpload" {
+		return wrapErr("AbortMultipartUpload", d.bucket, key, err)
+	}
+	d.untrack(id)
+	return nil
+}
+
+// checkFileName rejects names that are paths.
+func checkFileName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return fmt.Errorf("s3store: invalid file name %q", name)
+	}
+	return nil
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
