@@ -30,9 +30,26 @@ type Config struct {
 	MaxAttempts       int           `json:"max_attempts"`
 	RequestTimeout    time.Duration `json:"request_timeout"`
 	Grace             time.Duration `json:"grace"`
+	CommitInterval    time.Duration `json:"commit_interval"`
 
 	Region          string `json:"region,omitempty"`
 	BedrockEndpoint string `json:"bedrock_endpoint,omitempty"`
+	S3Endpoint      string `json:"s3_endpoint,omitempty"`
+	S3PathStyle     bool   `json:"s3_path_style,omitempty"`
+
+	// Shard is this worker's part of the input when several workers split
+	// it: records whose id hashes to Shard.Index of Shard.Count.
+	Shard Shard `json:"shard"`
+	// RetryErrors sends records that have an error row again on resume.
+	RetryErrors bool `json:"retry_errors,omitempty"`
+	// PricesFile overrides the shipped price table.
+	PricesFile string `json:"prices_file,omitempty"`
+}
+
+// Shard is one part of a sharded job; Count 0 or 1 means not sharded.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // Output formats.
@@ -93,6 +110,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout <= 0 {
 		add("--request-timeout %s: must be positive", c.RequestTimeout)
+	}
+	if c.Shard.Count < 0 || c.Shard.Index < 0 || (c.Shard.Count > 0 && c.Shard.Index >= c.Shard.Count) {
+		add("--shard %d/%d: want I/N with 0 <= I < N", c.Shard.Index, c.Shard.Count)
+	}
+	if c.CommitInterval < 0 {
+		add("--commit-interval %s: may not be negative", c.CommitInterval)
 	}
 	if c.Grace < 0 {
 		add("--grace %s: may not be negative", c.Grace)
