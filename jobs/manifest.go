@@ -11,29 +11,46 @@ import (
 // leading underscore keeps it apart from data files.
 const ManifestName = "_manifest.json"
 
-// Manifest is what a run did, written to the output when it ends.
+// Manifest is what a shard of a job holds and what its last run did,
+// written to the output when a run ends. Counts and Tokens cover every row
+// of the shard in the output, from every run; ThisRun only the last run.
 type Manifest struct {
 	RunID       string    `json:"run_id"`
-	Complete    bool      `json:"complete"`
+	Shard       Shard     `json:"shard"`
+	Complete    bool      `json:"complete"` // every record of the shard has a row
 	Interrupted bool      `json:"interrupted"`
 	Error       string    `json:"error,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
 	EndedAt     time.Time `json:"ended_at"`
 	WallSeconds float64   `json:"wall_seconds"`
 	Inputs      []string  `json:"inputs"`
-	OutputFiles []string  `json:"output_files"`
+	OutputFiles []string  `json:"output_files"` // data files this run wrote
 	Counts      Counts    `json:"counts"`
 	Tokens      Tokens    `json:"tokens"`
-	Calls       Calls     `json:"calls"`
-	Options     *Config   `json:"options"`
+	// CostUSD is the estimated on-demand cost of Tokens, when the model's
+	// prices are known.
+	CostUSD *float64  `json:"cost_usd,omitempty"`
+	ThisRun RunCounts `json:"this_run"`
+	Calls   Calls     `json:"calls"`
+	Options *Config   `json:"options"`
 }
 
-// Counts are the rows of a run.
+// Counts are the rows of a shard in the output.
 type Counts struct {
-	Records   int64 `json:"records"`
-	OK        int64 `json:"ok"`
-	Error     int64 `json:"error"`
-	Unwritten int64 `json:"unwritten"` // read but given no row (the run stopped first)
+	Records int64 `json:"records"`
+	OK      int64 `json:"ok"`
+	Error   int64 `json:"error"`
+}
+
+// RunCounts are what one run did.
+type RunCounts struct {
+	Rows        int64  `json:"rows"` // rows written
+	OK          int64  `json:"ok"`
+	Error       int64  `json:"error"`
+	AlreadyDone int64  `json:"already_done"` // records skipped: the output already settled them
+	Duplicates  int64  `json:"duplicate_ids"`
+	Unwritten   int64  `json:"unwritten"` // read but given no row (the run stopped first)
+	Tokens      Tokens `json:"tokens"`
 }
 
 // Tokens are token totals over a run's ok rows, as Bedrock reported them.
@@ -77,5 +94,5 @@ func WriteManifest(ctx context.Context, output Putter, m *Manifest) error {
 	if err != nil {
 		return fmt.Errorf("encoding manifest: %w", err)
 	}
-	return output.Put(ctx, ManifestName, append(data, '\n'))
+	return output.Put(ctx, m.Shard.ManifestName(), append(data, '\n'))
 }

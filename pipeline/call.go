@@ -44,7 +44,12 @@ func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Rec
 	req := r.request(rec)
 	row := &writer.Row{ID: rec.ID, ModelID: req.ModelID, Metadata: rec.Metadata}
 	if rec.Err != nil {
-		return failed(row, ErrorTypeInvalidRecord, rec.Err.Error()), nil
+		errorType := ErrorTypeInvalidRecord
+		var typed interface{ ErrorType() string }
+		if errors.As(rec.Err, &typed) {
+			errorType = typed.ErrorType()
+		}
+		return failed(row, errorType, rec.Err.Error()), nil
 	}
 	reservation := r.reservation(req)
 	for attempt := 1; ; attempt++ {

@@ -68,9 +68,11 @@ type Options struct {
 	Defaults Defaults
 	// Retry says how often and how patiently failed calls are made again.
 	Retry Retry
-	// CommitInterval bounds how long a finished row may wait before it is
-	// made durable.
+	// CommitInterval and CommitRows bound how long, and how many, finished
+	// rows may wait before they are made durable: what a kill -9 can cost
+	// on top of the calls in flight. Defaults: 5 s and 5,000 rows.
 	CommitInterval time.Duration
+	CommitRows     int
 	// Limiter, when set, is asked before every call.
 	Limiter Limiter
 	// OutputReservation is the output a call reserves against the limiter
@@ -105,6 +107,9 @@ func New(source Source, model Model, sink Sink, opts Options) *Run {
 	}
 	if opts.CommitInterval <= 0 {
 		opts.CommitInterval = 5 * time.Second
+	}
+	if opts.CommitRows <= 0 {
+		opts.CommitRows = 5000
 	}
 	opts.Retry = opts.Retry.withDefaults()
 	if opts.OutputReservation <= 0 {
@@ -213,22 +218,34 @@ func (r *Run) work(ctx context.Context, stop <-chan struct{}, records <-chan rea
 func (r *Run) write(ctx context.Context, results <-chan *writer.Row) error {
 	ticker := time.NewTicker(r.opts.CommitInterval)
 	defer ticker.Stop()
+	pending := 0
+	commit := func() error {
+		pending = 0
+		if err := r.sink.Commit(ctx); err != nil {
+			return fmt.Errorf("committing output: %w", err)
+		}
+		return nil
+	}
 	for {
 		select {
 		case row, ok := <-results:
 			if !ok {
-				if err := r.sink.Commit(ctx); err != nil {
-					return fmt.Errorf("committing output: %w", err)
-				}
-				return nil
+				return commit()
 			}
 			if err := r.sink.Write(ctx, row); err != nil {
 				return fmt.Errorf("writing output: %w", err)
 			}
 			r.stats.count(row)
+			if pending++; pending >= r.opts.CommitRows {
+				if err := commit(); err != nil {
+					return err
+				}
+			}
 		case <-ticker.C:
-			if err := r.sink.Commit(ctx); err != nil {
-				return fmt.Errorf("committing output: %w", err)
+			if pending > 0 {
+				if err := commit(); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -68,6 +68,9 @@ func (e *InvalidRecordError) Error() string {
 	return fmt.Sprintf("%s: field %q: %s", e.Origin, e.Field, e.Reason)
 }
 
+// ErrorType is the error_type of the record's row.
+func (e *InvalidRecordError) ErrorType() string { return "InvalidRecord" }
+
 // ErrInvalidRecord matches every *InvalidRecordError with errors.Is.
 var ErrInvalidRecord = errors.New("invalid record")
 

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,3 +61,14 @@ func (d *LocalDir) Get(ctx context.Context, name string) ([]byte, error) {
 
 // String is the directory's path.
 func (d *LocalDir) String() string { return d.dir }
+
+// Remove deletes a file; a missing one is not an error.
+func (d *LocalDir) Remove(ctx context.Context, name string) error {
+	if err := os.Remove(filepath.Join(d.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing %s: %w", filepath.Join(d.dir, name), err)
+	}
+	return nil
+}
+
+// Path is where a file of the directory lives.
+func (d *LocalDir) Path(name string) string { return filepath.Join(d.dir, name) }

@@ -140,12 +140,22 @@ func readManifest(t *testing.T, dir string) jobs.Manifest {
 // to what the emulator served.
 func checkRows(t *testing.T, recs []inputRecord, rows []writer.Row, srv *bedrocktest.Server) {
 	t.Helper()
+	input, output := checkRowsOnce(t, recs, rows)
+	stats := srv.Stats()
+	if input != stats.InputTokens || output != stats.OutputTokens {
+		t.Errorf("rows hold %d input / %d output tokens; the emulator served %d / %d", input, output, stats.InputTokens, stats.OutputTokens)
+	}
+}
+
+// checkRowsOnce asserts every input id has exactly one row, and every ok
+// row its own prompt's answer and usage; it returns the token totals.
+func checkRowsOnce(t *testing.T, recs []inputRecord, rows []writer.Row) (input, output int64) {
+	t.Helper()
 	want := make(map[string]inputRecord, len(recs))
 	for _, r := range recs {
 		want[r.ID] = r
 	}
 	seen := make(map[string]bool, len(rows))
-	var input, output int64
 	for _, row := range rows {
 		rec, ok := want[row.ID]
 		if !ok {
@@ -178,10 +188,7 @@ func checkRows(t *testing.T, recs []inputRecord, rows []writer.Row, srv *bedrock
 	if len(seen) != len(want) {
 		t.Errorf("%d of %d ids have a row", len(seen), len(want))
 	}
-	stats := srv.Stats()
-	if input != stats.InputTokens || output != stats.OutputTokens {
-		t.Errorf("rows hold %d input / %d output tokens; the emulator served %d / %d", input, output, stats.InputTokens, stats.OutputTokens)
-	}
+	return input, output
 }
 
 func TestRunFormatsWithFaults(t *testing.T) {

@@ -17,41 +17,41 @@ import (
 
 // execute wires the configured source, model and sink into one pipeline run
 // and writes the manifest; it returns the exit code.
-func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, model pipeline.Model, stdout, stderr io.Writer, logger *slog.Logger) int {
+func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, store *storage, model pipeline.Model, stdout, stderr io.Writer, logger *slog.Logger) int {
 	started := time.Now()
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "batch run: "+format+"\n", args...)
 		return exitFailed
 	}
-	paths, err := reader.Expand(cfg.Inputs)
+	prices, err := jobs.LoadPrices(cfg.PricesFile)
 	if err != nil {
 		return fail("%v", err)
 	}
-	inputs := make([]reader.Input, len(paths))
-	for i, p := range paths {
-		inputs[i] = reader.Input{Path: p, Format: reader.Format(cfg.InputFormat)}
-		if inputs[i].Format == "" {
-			if inputs[i].Format, err = reader.FormatOf(p); err != nil {
-				return fail("%v (use --input-format)", err)
-			}
-		}
-	}
-	dest, err := writer.NewLocalDir(cfg.Output)
+	inputs, err := store.inputs(ctx, cfg)
 	if err != nil {
 		return fail("%v", err)
 	}
-	if err := jobs.CheckOutputEmpty(ctx, dest); err != nil {
+	out, err := store.output(ctx, cfg.Output)
+	if err != nil {
+		return fail("%v", err)
+	}
+	ledger, err := openLedger(ctx, store, out, cfg.Shard)
+	if err != nil {
 		return fail("%v", err)
 	}
 	runID := jobs.NewRunID(started)
-	sink, err := writer.New(dest, writer.Options{Format: writer.Format(cfg.OutputFormat), NamePrefix: "part-" + runID})
+	sink, err := writer.New(out, writer.Options{Format: writer.Format(cfg.OutputFormat), NamePrefix: cfg.Shard.DataPrefix(runID)})
 	if err != nil {
 		return fail("%v", err)
 	}
-	source := reader.OpenFiles(inputs)
-	defer source.Close()
+	files := reader.OpenFilesWith(store, inputs)
+	defer files.Close()
+	source := jobs.NewFilter(files, cfg.Shard, ledger, cfg.RetryErrors)
 
 	limits := ratelimit.Limits{RequestsPerMinute: cfg.RequestsPerMinute, TokensPerMinute: cfg.TokensPerMinute}
+	if cfg.Shard.Sharded() {
+		limits.Share = 1 / float64(cfg.Shard.Count)
+	}
 	limiter := ratelimit.New(limits)
 	run := pipeline.New(source, model, sink, pipeline.Options{
 		Concurrency: cfg.Concurrency,
@@ -61,61 +61,117 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, model 
 			Inference: bedrock.InferenceConfig{MaxTokens: cfg.MaxTokens, Temperature: cfg.Temperature,
 				TopP: cfg.TopP, StopSequences: cfg.StopSequences},
 		},
-		Retry:   pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
-		Limiter: pipeline.RateLimited(limiter),
+		Retry:          pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
+		CommitInterval: cfg.CommitInterval,
+		Limiter:        pipeline.RateLimited(limiter),
 	})
-	logger.Info("run starting", "run_id", runID, "inputs", len(paths), "model", cfg.ModelID,
-		"concurrency", cfg.Concurrency, "limits", limits.String(), "output", cfg.Output)
+	logger.Info("run starting", "run_id", runID, "shard", cfg.Shard.String(), "inputs", len(inputs), "model", cfg.ModelID,
+		"concurrency", cfg.Concurrency, "limits", limits.String(), "output", out.String(),
+		"rows_already_in_output", ledger.Totals.Records)
 
 	progress := startProgress(ctx, run, stderr, logger)
 	summary, runErr := run.Run(ctx, stop)
 	progress.stop()
-	if closeErr := sink.Close(context.WithoutCancel(ctx)); closeErr != nil && runErr == nil {
+	writeCtx := context.WithoutCancel(ctx)
+	if closeErr := sink.Close(writeCtx); closeErr != nil && runErr == nil {
 		runErr = closeErr
 	}
+	if runErr != nil {
+		out.abandon(writeCtx, logger)
+	}
 
-	rate := limiter.Rate()
-	manifest := jobs.Manifest{
+	manifest := buildManifest(cfg, runID, started, inputs, ledger, source, sink.Files(), summary, limiter.Rate(), runErr)
+	if price, ok := prices.Lookup(cfg.ModelID); ok {
+		cost := price.Cost(manifest.Tokens)
+		manifest.CostUSD = &cost
+	}
+	if err := jobs.WriteManifest(writeCtx, out, manifest); err != nil && runErr == nil {
+		runErr = err
+	}
+	printSummary(stdout, manifest)
+
+	switch {
+	case runErr != nil:
+		return fail("%v", runErr)
+	case summary.Interrupted:
+		fmt.Fprintf(stderr, "batch run: interrupted: %d of %d records read have a row; run again with the same output to finish\n", summary.Records, summary.Read)
+		return exitFailed
+	case manifest.Counts.Error > 0:
+		return exitSomeErrors
+	}
+	return exitOK
+}
+
+// openLedger removes what a killed earlier run of this shard left half
+// written and reads what the output already holds.
+func openLedger(ctx context.Context, store *storage, out *outputLocation, shard jobs.Shard) (*jobs.Ledger, error) {
+	names, err := out.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if jobs.IsStaleTemp(name, shard) {
+			if err := out.Remove(ctx, name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return jobs.ScanOutput(ctx, store, out.Path, names, shard)
+}
+
+func buildManifest(cfg *jobs.Config, runID string, started time.Time, inputs []reader.Input, ledger *jobs.Ledger,
+	filter *jobs.Filter, files []string, summary pipeline.Summary, rate ratelimit.Rate, runErr error) *jobs.Manifest {
+	paths := make([]string, len(inputs))
+	for i, in := range inputs {
+		paths[i] = in.Path
+	}
+	thisRun := jobs.Tokens{Input: summary.Tokens.Input, Output: summary.Tokens.Output, Total: summary.Tokens.Total,
+		CacheRead: summary.Tokens.CacheRead, CacheWrite: summary.Tokens.CacheWrite}
+	before := ledger.Totals
+	m := &jobs.Manifest{
 		RunID:       runID,
+		Shard:       cfg.Shard,
 		Complete:    runErr == nil && !summary.Interrupted,
 		Interrupted: summary.Interrupted,
 		StartedAt:   started.UTC(),
 		EndedAt:     time.Now().UTC(),
 		WallSeconds: time.Since(started).Seconds(),
 		Inputs:      paths,
-		OutputFiles: sink.Files(),
-		Counts:      jobs.Counts{Records: summary.Records, OK: summary.OK, Error: summary.Errors, Unwritten: summary.Read - summary.Records},
-		Tokens: jobs.Tokens{Input: summary.Tokens.Input, Output: summary.Tokens.Output, Total: summary.Tokens.Total,
-			CacheRead: summary.Tokens.CacheRead, CacheWrite: summary.Tokens.CacheWrite},
+		OutputFiles: files,
+		Counts: jobs.Counts{
+			Records: before.Records + summary.Records,
+			OK:      before.OK + summary.OK,
+			Error:   before.Error + summary.Errors,
+		},
+		Tokens: jobs.Tokens{
+			Input: before.Tokens.Input + thisRun.Input, Output: before.Tokens.Output + thisRun.Output,
+			Total: before.Tokens.Total + thisRun.Total, CacheRead: before.Tokens.CacheRead + thisRun.CacheRead,
+			CacheWrite: before.Tokens.CacheWrite + thisRun.CacheWrite,
+		},
+		ThisRun: jobs.RunCounts{Rows: summary.Records, OK: summary.OK, Error: summary.Errors,
+			AlreadyDone: filter.AlreadyDone, Duplicates: filter.Duplicates,
+			Unwritten: summary.Read - summary.Records, Tokens: thisRun},
 		Calls: jobs.Calls{Attempts: summary.Attempts, Retries: summary.Retries, Throttled: summary.Throttled,
 			SettledRequestsPerMinute: rate.RequestsPerMinute, SettledTokensPerMinute: rate.TokensPerMinute,
 			LatencyMs: jobs.Latency{P50: summary.LatencyP50.Milliseconds(), P95: summary.LatencyP95.Milliseconds(), P99: summary.LatencyP99.Milliseconds()}},
 		Options: cfg,
 	}
 	if runErr != nil {
-		manifest.Error = runErr.Error()
+		m.Error = runErr.Error()
 	}
-	if err := jobs.WriteManifest(context.WithoutCancel(ctx), dest, &manifest); err != nil && runErr == nil {
-		runErr = err
-	}
-	printSummary(stdout, &manifest)
-
-	switch {
-	case runErr != nil:
-		return fail("%v", runErr)
-	case summary.Interrupted:
-		fmt.Fprintf(stderr, "batch run: interrupted: %d of %d records read have a row; run again to finish\n", summary.Records, summary.Read)
-		return exitFailed
-	case summary.Errors > 0:
-		return exitSomeErrors
-	}
-	return exitOK
+	return m
 }
 
 func printSummary(w io.Writer, m *jobs.Manifest) {
-	fmt.Fprintf(w, "records %d  ok %d  error %d  tokens in %d out %d  calls %d (retries %d, throttled %d)  latency p50 %dms p99 %dms  %.1fs\n",
-		m.Counts.Records, m.Counts.OK, m.Counts.Error, m.Tokens.Input, m.Tokens.Output,
+	fmt.Fprintf(w, "this run: rows %d  ok %d  error %d  already done %d  tokens in %d out %d  calls %d (retries %d, throttled %d)  latency p50 %dms p99 %dms  %.1fs\n",
+		m.ThisRun.Rows, m.ThisRun.OK, m.ThisRun.Error, m.ThisRun.AlreadyDone, m.ThisRun.Tokens.Input, m.ThisRun.Tokens.Output,
 		m.Calls.Attempts, m.Calls.Retries, m.Calls.Throttled, m.Calls.LatencyMs.P50, m.Calls.LatencyMs.P99, m.WallSeconds)
+	cost := "unknown (no price for the model)"
+	if m.CostUSD != nil {
+		cost = fmt.Sprintf("$%.4f", *m.CostUSD)
+	}
+	fmt.Fprintf(w, "output (%s): records %d  ok %d  error %d  tokens in %d out %d  estimated cost %s  complete %v\n",
+		m.Shard, m.Counts.Records, m.Counts.OK, m.Counts.Error, m.Tokens.Input, m.Tokens.Output, cost, m.Complete)
 	if m.Calls.SettledRequestsPerMinute > 0 {
 		fmt.Fprintf(w, "rate settled at %.0f requests/min", m.Calls.SettledRequestsPerMinute)
 		if m.Calls.SettledTokensPerMinute > 0 {

@@ -44,8 +44,14 @@ type result struct {
 // not empty) and returns its exit code and output.
 func runBatch(t *testing.T, endpoint string, args ...string) result {
 	t.Helper()
+	return runBatchEnv(t, endpoint, nil, args...)
+}
+
+// runBatchEnv is runBatch with more environment variables.
+func runBatchEnv(t *testing.T, endpoint string, extraEnv []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = emulatorEnv(endpoint)
+	cmd.Env = append(emulatorEnv(endpoint), extraEnv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

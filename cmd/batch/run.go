@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -74,7 +75,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	model := bedrock.New(awsConfig, bedrock.Options{Endpoint: cfg.BedrockEndpoint, MaxConns: cfg.Concurrency})
-	return execute(ctx, stop, cfg, model, stdout, stderr, logger)
+	return execute(ctx, stop, cfg, newStorage(awsConfig, cfg), model, stdout, stderr, logger)
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) {
@@ -92,10 +93,14 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 		temperature optionalFloat32
 		topP        optionalFloat32
 		demo        bool
+		shard       string
+		shards      int
+		jobPath     string
 	)
+	fs.StringVar(&jobPath, "job", "", "job `FILE` (YAML or JSON) with any of these options, keyed by flag name; flags given here override it")
 	fs.Var(&inputs, "input", "input `PATH`: a file or a glob, .jsonl, .ndjson, .jsonl.gz or .parquet (repeatable; extra arguments are inputs too)")
 	fs.StringVar(&cfg.InputFormat, "input-format", "", "input format when the extension does not say: jsonl or parquet")
-	fs.StringVar(&cfg.Output, "output", "", "output `DIR` for data files and _manifest.json (created if missing; must hold no data files yet)")
+	fs.StringVar(&cfg.Output, "output", "", "output `DIR` or s3://bucket/prefix/ for data files and _manifest.json; a re-run into the same output resumes")
 	fs.StringVar(&cfg.OutputFormat, "output-format", jobs.FormatJSONL, "output format: jsonl or parquet")
 	fs.StringVar(&cfg.ModelID, "model", "", "Bedrock model or inference profile `ID` (for example us.anthropic.claude-3-5-haiku-20241022-v1:0)")
 	fs.StringVar(&cfg.System, "system", "", "system prompt `TEXT` for records that have none of their own")
@@ -109,17 +114,56 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fs.IntVar(&cfg.MaxAttempts, "max-attempts", pipeline.DefaultRetry.MaxAttempts, "calls per record at most, the first included, before it becomes an error row")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", pipeline.DefaultRetry.AttemptTimeout, "time one call may take before it is retried")
 	fs.DurationVar(&cfg.Grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight calls may finish before they are abandoned")
+	fs.DurationVar(&cfg.CommitInterval, "commit-interval", 5*time.Second, "how often finished rows are made durable (also every 5,000 rows): what a kill -9 can cost besides the calls in flight")
 	fs.StringVar(&cfg.Region, "region", "", "AWS region (default: from the AWS chain, e.g. AWS_REGION)")
 	fs.StringVar(&cfg.BedrockEndpoint, "bedrock-endpoint", "", "Bedrock Runtime endpoint `URL` (default: AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else the region's)")
+	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` (MinIO, a VPC endpoint; default: AWS_ENDPOINT_URL_S3, else AWS); implies path-style addressing")
+	fs.BoolVar(&cfg.S3PathStyle, "s3-path-style", false, "use path-style S3 addressing (bucket in the path, not the host name)")
+	fs.StringVar(&shard, "shard", "", "this worker's part `I/N` of a job split between N workers by a hash of the record id (default: from AWS_BATCH_JOB_ARRAY_INDEX/SIZE, or JOB_COMPLETION_INDEX with --shards)")
+	fs.IntVar(&shards, "shards", 0, "number of shards `N` of a Kubernetes Indexed Job (JOB_COMPLETION_INDEX says which one this is)")
+	fs.BoolVar(&cfg.RetryErrors, "retry-errors", false, "on a re-run into the same output, send records that have an error row again (their error rows are replaced)")
+	fs.StringVar(&cfg.PricesFile, "prices", "", "price table `FILE` (JSON, as jobs/prices.json) overriding the shipped prices used for cost estimates")
 	fs.BoolVar(&demo, "demo", false, "call a built-in Bedrock emulator instead of AWS (no credentials needed); --model defaults to a demo id")
 
+	// The job file goes under the flags: load it over the defaults, then
+	// let the flags given on the command line override it.
+	fileKeys := map[string]bool{}
+	if path := findJobFlag(args); path != "" {
+		var err error
+		if fileKeys, err = jobs.LoadJobFileKeys(path, os.Getenv, &cfg); err != nil {
+			return nil, false, err
+		}
+	}
 	positional, err := parseInterspersed(fs, args)
 	if err != nil {
 		return nil, false, err
 	}
-	cfg.Inputs = append(inputs, positional...)
-	cfg.MaxTokens, cfg.Temperature, cfg.TopP = maxTokens.value, temperature.value, topP.value
-	cfg.StopSequences = stops
+	if given := append(inputs, positional...); len(given) > 0 {
+		cfg.Inputs = given
+	}
+	if maxTokens.value != nil {
+		cfg.MaxTokens = maxTokens.value
+	}
+	if temperature.value != nil {
+		cfg.Temperature = temperature.value
+	}
+	if topP.value != nil {
+		cfg.TopP = topP.value
+	}
+	if len(stops) > 0 {
+		cfg.StopSequences = stops
+	}
+	switch {
+	case shard != "":
+		if cfg.Shard, err = jobs.ParseShard(shard); err != nil {
+			return nil, false, err
+		}
+	case fileKeys["shard"]:
+	default:
+		if cfg.Shard, err = jobs.ShardFromEnv(os.Getenv, shards); err != nil {
+			return nil, false, err
+		}
+	}
 	if demo && cfg.ModelID == "" {
 		cfg.ModelID = "demo.echo-v1"
 	}
@@ -127,6 +171,24 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 		return nil, false, err
 	}
 	return &cfg, demo, nil
+}
+
+// findJobFlag returns the value of --job among args, before the flags are
+// parsed, so the job file can be loaded under them.
+func findJobFlag(args []string) string {
+	for i, arg := range args {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		if !strings.HasPrefix(arg, "-") || name != "job" {
+			continue
+		}
+		if hasValue {
+			return value
+		}
+		if i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
 }
 
 // handleSignals turns the first SIGINT/SIGTERM into a graceful stop (no new

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/writer"
+)
+
+// TestKillAndResume kills the run with SIGKILL at five random moments and
+// runs it again each time: the output ends with exactly one row per record,
+// and each kill cost at most the calls in flight plus the rows of one
+// commit interval.
+func TestKillAndResume(t *testing.T) {
+	const (
+		records     = 1500
+		concurrency = 8
+		latency     = 30 * time.Millisecond
+		commitEvery = 300 * time.Millisecond
+		kills       = 5
+	)
+	srv := startEmulator(t, bedrocktest.Options{Latency: latency, Faults: bedrocktest.Faults{Throttle: 0.05, InternalError: 0.03}, Seed: 7})
+	dir := t.TempDir()
+	recs := makeRecords(records)
+	input := filepath.Join(dir, "in.jsonl")
+	writeJSONLInput(t, input, recs)
+	out := filepath.Join(dir, "out")
+	args := []string{"run", "--input", input, "--output", out, "--model", "m", "--concurrency", fmt.Sprint(concurrency),
+		"--commit-interval", commitEvery.String()}
+
+	// Rows one commit interval can hold back at this rate, plus the calls
+	// in flight: what one kill may have to pay for again.
+	perKill := int64(concurrency) + int64(float64(concurrency)*commitEvery.Seconds()/latency.Seconds()*1.5)
+	dice := rand.New(rand.NewPCG(1, 2))
+	for k := range kills {
+		cmd := exec.Command(binary, args...)
+		cmd.Env = emulatorEnv(srv.URL)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(200+dice.IntN(600)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		rows := readCommittedRows(t, out)
+		lost := srv.Stats().OK - int64(len(rows))
+		t.Logf("kill %d: %d rows committed, %d calls answered", k+1, len(rows), srv.Stats().OK)
+		if lost > int64(k+1)*perKill {
+			t.Errorf("after %d kills %d answered calls have no row: more than %d per kill", k+1, lost, perKill)
+		}
+	}
+	res := runBatch(t, srv.URL, args...)
+	if res.code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
+	}
+	checkRowsOnce(t, recs, readOutput(t, out))
+	if extra := srv.Stats().OK - records; extra > kills*perKill {
+		t.Errorf("%d calls paid twice over %d kills: more than %d per kill", extra, kills, perKill)
+	}
+	if m := readManifest(t, out); !m.Complete || m.Counts.Records != records || m.Counts.OK != records {
+		t.Errorf("manifest after resume: complete %v counts %+v", m.Complete, m.Counts)
+	}
+}
+
+// readCommittedRows reads the data files of dir, ignoring the temporary
+// files a killed run leaves (the next run removes them).
+func readCommittedRows(t *testing.T, dir string) []writer.Row {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []writer.Row
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".jsonl") && !strings.HasPrefix(e.Name(), "_") {
+			rows = append(rows, readJSONLRows(t, filepath.Join(dir, e.Name()))...)
+		}
+	}
+	return rows
+}
+
+// TestSIGTERMThenResume: a run stopped by SIGTERM exits 1 and the next run
+// into the same output finishes the job without sending a done record again.
+func TestSIGTERMThenResume(t *testing.T) {
+	srv := startEmulator(t, bedrocktest.Options{Latency: 100 * time.Millisecond})
+	dir := t.TempDir()
+	recs := makeRecords(400)
+	input := filepath.Join(dir, "in.jsonl")
+	writeJSONLInput(t, input, recs)
+	out := filepath.Join(dir, "out")
+	args := []string{"run", "--input", input, "--output", out, "--model", "m", "--concurrency", "8", "--grace", "3s"}
+	cmd := exec.Command(binary, args...)
+	cmd.Env = emulatorEnv(srv.URL)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); srv.Stats().OK < 40 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if exitErr, ok := err.(*exec.ExitError); !ok || exitErr.ExitCode() != exitFailed {
+		t.Fatalf("exit %v, want %d\n%s", err, exitFailed, stderr.String())
+	}
+	if waited := time.Since(start); waited > 3*time.Second+2*time.Second {
+		t.Errorf("exit %v after SIGTERM, beyond the 3 s grace", waited)
+	}
+	answered := srv.Stats().OK
+	res := runBatch(t, srv.URL, args...)
+	if res.code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
+	}
+	checkRows(t, recs, readOutput(t, out), srv)
+	if total := srv.Stats().OK; total != int64(len(recs)) {
+		t.Errorf("%d calls answered for %d records (%d before the resume): a finished record was sent again", total, len(recs), answered)
+	}
+}
+
+// TestShardsShareOneOutput runs four shards at once into one output, each
+// told its shard a different way, and checks the union and batch status.
+func TestShardsShareOneOutput(t *testing.T) {
+	srv := startEmulator(t, bedrocktest.Options{Latency: 5 * time.Millisecond, Faults: bedrocktest.Faults{Throttle: 0.05}})
+	dir := t.TempDir()
+	recs := makeRecords(2000)
+	input := filepath.Join(dir, "in.jsonl")
+	writeJSONLInput(t, input, recs)
+	out := filepath.Join(dir, "out")
+	base := []string{"run", "--input", input, "--output", out, "--model", "anthropic.claude-3-haiku-20240307-v1:0", "--rpm", "60000"}
+	shards := []struct {
+		env  []string
+		args []string
+	}{
+		{nil, []string{"--shard", "0/4"}},
+		{[]string{"AWS_BATCH_JOB_ARRAY_INDEX=1", "AWS_BATCH_JOB_ARRAY_SIZE=4"}, nil},
+		{[]string{"JOB_COMPLETION_INDEX=2"}, []string{"--shards", "4"}},
+		{nil, []string{"--shard", "3/4"}},
+	}
+	var wg sync.WaitGroup
+	results := make([]result, len(shards))
+	for i, s := range shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = runBatchEnv(t, srv.URL, s.env, append(append([]string{}, base...), s.args...)...)
+		}()
+	}
+	wg.Wait()
+	for i, res := range results {
+		if res.code != exitOK {
+			t.Fatalf("shard %d: exit %d\n%s", i, res.code, res.stderr)
+		}
+		if !strings.Contains(res.stdout, fmt.Sprintf("output (%d/4)", i)) {
+			t.Errorf("shard %d did not run as %d/4:\n%s", i, i, res.stdout)
+		}
+	}
+	checkRows(t, recs, readOutput(t, out), srv)
+	status := runBatch(t, "", "status", "--output", out)
+	if status.code != exitOK {
+		t.Fatalf("status: exit %d\n%s%s", status.code, status.stdout, status.stderr)
+	}
+	for _, want := range []string{"0/4", "1/4", "2/4", "3/4"} {
+		if !strings.Contains(status.stdout, want) {
+			t.Errorf("status does not list shard %s:\n%s", want, status.stdout)
+		}
+	}
+	total := strings.Fields(lastLine(status.stdout))
+	if len(total) < 4 || total[0] != "total" || total[1] != "2000" || total[2] != "2000" || total[3] != "0" {
+		t.Errorf("status total line %q, want 2000 records, 2000 ok, 0 error", lastLine(status.stdout))
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// TestDuplicateIDs: a second record with an id already used gets a
+// DuplicateID error row and is not sent; the first keeps its ok row, and a
+// re-run changes nothing.
+func TestDuplicateIDs(t *testing.T) {
+	srv := startEmulator(t, bedrocktest.Options{})
+	dir := t.TempDir()
+	input := writeFile(t, dir, "dup.jsonl", `{"id":"a","prompt":"first a"}`+"\n"+`{"id":"b","prompt":"only b"}`+"\n"+`{"id":"a","prompt":"second a"}`+"\n")
+	out := filepath.Join(dir, "out")
+	for run := range 2 {
+		res := runBatch(t, srv.URL, "run", "--input", input, "--output", out, "--model", "m")
+		if res.code != exitSomeErrors {
+			t.Fatalf("run %d: exit %d, want %d\n%s", run+1, res.code, exitSomeErrors, res.stderr)
+		}
+	}
+	rows := readOutput(t, out)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.ID+":"+r.Status+":"+r.ErrorType)
+		if r.ID == "a" && r.Status == writer.StatusOK && r.Output != bedrocktest.Answer("first a") {
+			t.Errorf("the ok row of a answers %q, not the first record", r.Output)
+		}
+		if r.ErrorType == "DuplicateID" && !strings.Contains(r.ErrorMessage, "dup.jsonl:3") {
+			t.Errorf("the duplicate's message does not say where it is: %q", r.ErrorMessage)
+		}
+	}
+	want := "a:error:DuplicateID a:ok: b:ok:"
+	if sortJoin(got) != want {
+		t.Errorf("rows %q, want %q", sortJoin(got), want)
+	}
+	if calls := srv.Stats().Requests; calls != 2 {
+		t.Errorf("%d calls, want 2 (a and b, once)", calls)
+	}
+}
+
+func sortJoin(items []string) string {
+	sorted := append([]string{}, items...)
+	for i := range sorted {
+		for j := i + 1; j < len(sorted); j++ {
+			if sorted[j] < sorted[i] {
+				sorted[i], sorted[j] = sorted[j], sorted[i]
+			}
+		}
+	}
+	return strings.Join(sorted, " ")
+}
+
+// TestJobFile runs from a job file with an ${ENV} reference, a flag
+// overriding one of its keys, and checks an unknown key is a usage error
+// naming its line.
+func TestJobFile(t *testing.T) {
+	var mu sync.Mutex
+	var temperatures []*float32
+	srv := startEmulator(t, bedrocktest.Options{Observe: func(r bedrocktest.ObservedRequest) {
+		mu.Lock()
+		defer mu.Unlock()
+		temperatures = append(temperatures, r.Temperature)
+	}})
+	dir := t.TempDir()
+	recs := makeRecords(20)
+	writeJSONLInput(t, filepath.Join(dir, "in.jsonl"), recs)
+	job := writeFile(t, dir, "job.yaml", "input: ${DATA}/in.jsonl\noutput: "+filepath.Join(dir, "out")+
+		"\nmodel: anthropic.claude-3-haiku-20240307-v1:0\ntemperature: 0\nconcurrency: 999999\n")
+	res := runBatchEnv(t, srv.URL, []string{"DATA=" + dir}, "run", "--job", job, "--concurrency", "4")
+	if res.code != exitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	checkRows(t, recs, readOutput(t, filepath.Join(dir, "out")), srv)
+	if m := readManifest(t, filepath.Join(dir, "out")); m.Options.Concurrency != 4 {
+		t.Errorf("concurrency %d: the flag did not override the job file", m.Options.Concurrency)
+	}
+	mu.Lock()
+	for _, temp := range temperatures {
+		if temp == nil || *temp != 0 {
+			t.Fatalf("temperature 0 from the job file was not sent: %v", temp)
+		}
+	}
+	mu.Unlock()
+
+	bad := writeFile(t, dir, "bad.yaml", "input: x.jsonl\noutput: out\nmodel: m\nconcurency: 4\n")
+	res = runBatch(t, srv.URL, "run", "--job", bad)
+	if res.code != exitUsage || !strings.Contains(res.stderr, "bad.yaml:4") || !strings.Contains(res.stderr, "concurrency") {
+		t.Errorf("unknown key: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+}

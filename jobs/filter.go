@@ -1,0 +1,77 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bedrock-batch/bedrock-batch/reader"
+)
+
+// Source yields records one at a time and io.EOF after the last.
+type Source interface {
+	Next(ctx context.Context) (reader.Record, error)
+}
+
+// Filter passes on the records this run must process: those of its shard
+// that the output does not already settle. A record whose id an earlier
+// record of the run already used comes out with a DuplicateIDError, so it
+// gets an error row and the first record keeps the id.
+type Filter struct {
+	source      Source
+	shard       Shard
+	ledger      *Ledger
+	retryErrors bool
+
+	// Counts, read after the source is exhausted.
+	OtherShards, AlreadyDone, Duplicates int64
+}
+
+// NewFilter filters source for shard against ledger.
+func NewFilter(source Source, shard Shard, ledger *Ledger, retryErrors bool) *Filter {
+	return &Filter{source: source, shard: shard, ledger: ledger, retryErrors: retryErrors}
+}
+
+// Next returns the next record to process.
+func (f *Filter) Next(ctx context.Context) (reader.Record, error) {
+	for {
+		rec, err := f.source.Next(ctx)
+		if err != nil {
+			return rec, err
+		}
+		if !f.shard.Owns(rec.ID) {
+			f.OtherShards++
+			continue
+		}
+		h := hashID(rec.ID)
+		state := f.ledger.ids[h]
+		if state&seenThisRun != 0 {
+			if state&hasDuplicate != 0 {
+				continue // its DuplicateID row is already written
+			}
+			f.Duplicates++
+			f.ledger.ids[h] = state | hasDuplicate
+			rec.Err = &DuplicateIDError{ID: rec.ID, Origin: rec.Origin}
+			return rec, nil
+		}
+		f.ledger.ids[h] = state | seenThisRun
+		if state&hasOK != 0 || (state&hasError != 0 && !f.retryErrors) {
+			f.AlreadyDone++
+			continue
+		}
+		return rec, nil
+	}
+}
+
+// DuplicateIDError says a record reuses an id an earlier record of the
+// same input already has.
+type DuplicateIDError struct {
+	ID     string
+	Origin reader.Origin
+}
+
+func (e *DuplicateIDError) Error() string {
+	return fmt.Sprintf("%s: id %q is already used by an earlier record; this record is not sent", e.Origin, e.ID)
+}
+
+// ErrorType is the row's error_type.
+func (e *DuplicateIDError) ErrorType() string { return ErrorTypeDuplicateID }

@@ -1,0 +1,172 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/bedrock-batch/bedrock-batch/reader"
+)
+
+// The output is the ledger: a record is done when a committed data file
+// holds its row. A kill can never leave the ledger and the data
+// disagreeing, because they are the same thing.
+
+// What the output holds for one id, as bits.
+const (
+	hasOK        uint8 = 1 << iota // an ok row
+	hasError                       // an error row of the record itself
+	hasDuplicate                   // a DuplicateID row
+	seenThisRun                    // the record was read in this run
+)
+
+// ErrorTypeDuplicateID is the error_type of the row of a record whose id an
+// earlier record of the same input already used.
+const ErrorTypeDuplicateID = "DuplicateID"
+
+// Ledger is what the output already holds for one shard's records: which
+// ids have rows, and the totals of those rows. Ids are kept as 64-bit
+// hashes (8 bytes each, not the id text), so a million ids cost tens of
+// megabytes, not hundreds; two ids colliding is about a one in ten million
+// chance at a million records.
+type Ledger struct {
+	ids    map[uint64]uint8
+	Totals Totals
+	// Files are the data files read.
+	Files []string
+}
+
+// Totals are counts and tokens over rows.
+type Totals struct {
+	Records int64  `json:"records"`
+	OK      int64  `json:"ok"`
+	Error   int64  `json:"error"`
+	Tokens  Tokens `json:"tokens"`
+}
+
+// ledgerRow is the part of an output row the ledger needs.
+type ledgerRow struct {
+	ID                    string `json:"id" parquet:"id"`
+	Status                string `json:"status" parquet:"status"`
+	ErrorType             string `json:"error_type" parquet:"error_type,optional"`
+	InputTokens           int64  `json:"input_tokens" parquet:"input_tokens"`
+	OutputTokens          int64  `json:"output_tokens" parquet:"output_tokens"`
+	TotalTokens           int64  `json:"total_tokens" parquet:"total_tokens"`
+	CacheReadInputTokens  int64  `json:"cache_read_input_tokens" parquet:"cache_read_input_tokens"`
+	CacheWriteInputTokens int64  `json:"cache_write_input_tokens" parquet:"cache_write_input_tokens"`
+}
+
+// IsDataFile reports whether a name in an output location is a data file.
+func IsDataFile(name string) bool {
+	return !strings.HasPrefix(name, "_") && !strings.HasPrefix(name, ".") &&
+		(strings.HasSuffix(name, ".jsonl") || strings.HasSuffix(name, ".parquet"))
+}
+
+// ScanOutput reads every data file among names (opened through opener at
+// path(name)) and returns the ledger of the ids shard owns.
+func ScanOutput(ctx context.Context, opener reader.Opener, path func(string) string, names []string, shard Shard) (*Ledger, error) {
+	l := &Ledger{ids: make(map[uint64]uint8)}
+	for _, name := range names {
+		if !IsDataFile(name) {
+			continue
+		}
+		var err error
+		if strings.HasSuffix(name, ".parquet") {
+			err = l.scanParquet(ctx, opener, path(name), shard)
+		} else {
+			err = l.scanJSONL(ctx, opener, path(name), shard)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading what the output already holds: %s: %w", path(name), err)
+		}
+		l.Files = append(l.Files, name)
+	}
+	return l, nil
+}
+
+func (l *Ledger) scanJSONL(ctx context.Context, opener reader.Opener, path string, shard Shard) error {
+	rc, err := opener.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	dec := json.NewDecoder(rc)
+	for line := 1; ; line++ {
+		var row ledgerRow
+		if err := dec.Decode(&row); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("row %d: %w", line, err)
+		}
+		l.add(&row, shard)
+	}
+}
+
+func (l *Ledger) scanParquet(ctx context.Context, opener reader.Opener, path string, shard Shard) error {
+	ra, size, closer, err := opener.OpenAt(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	file, err := parquet.OpenFile(ra, size)
+	if err != nil {
+		return err
+	}
+	rows := parquet.NewGenericReader[ledgerRow](file)
+	defer rows.Close()
+	batch := make([]ledgerRow, 1024)
+	for {
+		n, err := rows.Read(batch)
+		for i := range n {
+			l.add(&batch[i], shard)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (l *Ledger) add(row *ledgerRow, shard Shard) {
+	if !shard.Owns(row.ID) {
+		return
+	}
+	h := hashID(row.ID)
+	l.Totals.Records++
+	switch {
+	case row.Status == "ok":
+		l.ids[h] |= hasOK
+		l.Totals.OK++
+		l.Totals.Tokens.Input += row.InputTokens
+		l.Totals.Tokens.Output += row.OutputTokens
+		l.Totals.Tokens.Total += row.TotalTokens
+		l.Totals.Tokens.CacheRead += row.CacheReadInputTokens
+		l.Totals.Tokens.CacheWrite += row.CacheWriteInputTokens
+	case row.ErrorType == ErrorTypeDuplicateID:
+		l.ids[h] |= hasDuplicate
+		l.Totals.Error++
+	default:
+		l.ids[h] |= hasError
+		l.Totals.Error++
+	}
+}
+
+// Done reports whether the output holds a row that settles the record, so
+// it is not sent again: an ok row, or an error row unless retryErrors.
+func (l *Ledger) Done(id string, retryErrors bool) bool {
+	state := l.ids[hashID(id)]
+	return state&hasOK != 0 || (state&hasError != 0 && !retryErrors)
+}
+
+// HasErrorRow reports whether the output holds an error row for id (other
+// than a DuplicateID row).
+func (l *Ledger) HasErrorRow(id string) bool {
+	return l.ids[hashID(id)]&hasError != 0
+}
