@@ -39,6 +39,9 @@ type Ledger struct {
 	Totals Totals
 	// Files are the data files read.
 	Files []string
+	// errorFiles are the data files holding error rows of the shard's
+	// records (not DuplicateID rows): what --retry-errors rewrites.
+	errorFiles map[string]bool
 }
 
 // Totals are counts and tokens over rows.
@@ -70,16 +73,21 @@ func IsDataFile(name string) bool {
 // ScanOutput reads every data file among names (opened through opener at
 // path(name)) and returns the ledger of the ids shard owns.
 func ScanOutput(ctx context.Context, opener reader.Opener, path func(string) string, names []string, shard Shard) (*Ledger, error) {
-	l := &Ledger{ids: make(map[uint64]uint8)}
+	l := &Ledger{ids: make(map[uint64]uint8), errorFiles: make(map[string]bool)}
 	for _, name := range names {
 		if !IsDataFile(name) {
 			continue
 		}
+		add := func(row *ledgerRow) {
+			if l.add(row, shard) {
+				l.errorFiles[name] = true
+			}
+		}
 		var err error
 		if strings.HasSuffix(name, ".parquet") {
-			err = l.scanParquet(ctx, opener, path(name), shard)
+			err = scanParquet(ctx, opener, path(name), add)
 		} else {
-			err = l.scanJSONL(ctx, opener, path(name), shard)
+			err = scanJSONL(ctx, opener, path(name), add)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading what the output already holds: %s: %w", path(name), err)
@@ -89,7 +97,8 @@ func ScanOutput(ctx context.Context, opener reader.Opener, path func(string) str
 	return l, nil
 }
 
-func (l *Ledger) scanJSONL(ctx context.Context, opener reader.Opener, path string, shard Shard) error {
+// scanJSONL calls add for every row of an output JSONL file.
+func scanJSONL[T any](ctx context.Context, opener reader.Opener, path string, add func(*T)) error {
 	rc, err := opener.Open(ctx, path)
 	if err != nil {
 		return err
@@ -97,17 +106,18 @@ func (l *Ledger) scanJSONL(ctx context.Context, opener reader.Opener, path strin
 	defer rc.Close()
 	dec := json.NewDecoder(rc)
 	for line := 1; ; line++ {
-		var row ledgerRow
+		var row T
 		if err := dec.Decode(&row); errors.Is(err, io.EOF) {
 			return nil
 		} else if err != nil {
 			return fmt.Errorf("row %d: %w", line, err)
 		}
-		l.add(&row, shard)
+		add(&row)
 	}
 }
 
-func (l *Ledger) scanParquet(ctx context.Context, opener reader.Opener, path string, shard Shard) error {
+// scanParquet calls add for every row of an output Parquet file.
+func scanParquet[T any](ctx context.Context, opener reader.Opener, path string, add func(*T)) error {
 	ra, size, closer, err := opener.OpenAt(ctx, path)
 	if err != nil {
 		return err
@@ -117,13 +127,13 @@ func (l *Ledger) scanParquet(ctx context.Context, opener reader.Opener, path str
 	if err != nil {
 		return err
 	}
-	rows := parquet.NewGenericReader[ledgerRow](file)
+	rows := parquet.NewGenericReader[T](file)
 	defer rows.Close()
-	batch := make([]ledgerRow, 1024)
+	batch := make([]T, 1024)
 	for {
 		n, err := rows.Read(batch)
 		for i := range n {
-			l.add(&batch[i], shard)
+			add(&batch[i])
 		}
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -134,9 +144,11 @@ func (l *Ledger) scanParquet(ctx context.Context, opener reader.Opener, path str
 	}
 }
 
-func (l *Ledger) add(row *ledgerRow, shard Shard) {
+// add counts a row of the shard's records; it reports whether the row is
+// an error row --retry-errors would replace.
+func (l *Ledger) add(row *ledgerRow, shard Shard) (retryable bool) {
 	if !shard.Owns(row.ID) {
-		return
+		return false
 	}
 	h := hashID(row.ID)
 	l.Totals.Records++
@@ -155,7 +167,9 @@ func (l *Ledger) add(row *ledgerRow, shard Shard) {
 	default:
 		l.ids[h] |= hasError
 		l.Totals.Error++
+		return true
 	}
+	return false
 }
 
 // Done reports whether the output holds a row that settles the record, so

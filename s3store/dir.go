@@ -203,3 +203,17 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Remove deletes a file of the prefix (a data file superseded by its
+// compacted copy); a missing one is not an error.
+func (d *Dir) Remove(ctx context.Context, name string) error {
+	if err := checkFileName(name); err != nil {
+		return err
+	}
+	key := d.prefix + name
+	_, err := d.s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
+	if err != nil && !isNotFound(err) {
+		return wrapErr("DeleteObject", d.bucket, key, err)
+	}
+	return nil
+}

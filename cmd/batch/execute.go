@@ -39,6 +39,11 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, store 
 	if err != nil {
 		return fail("%v", err)
 	}
+	if cfg.RetryErrors {
+		if err := ledger.DropErrorRows(ctx, out, store, out.Path, cfg.Shard); err != nil {
+			return fail("%v", err)
+		}
+	}
 	runID := jobs.NewRunID(started)
 	sink, err := writer.New(out, writer.Options{Format: writer.Format(cfg.OutputFormat), NamePrefix: cfg.Shard.DataPrefix(runID)})
 	if err != nil {
@@ -109,11 +114,20 @@ func openLedger(ctx context.Context, store *storage, out *outputLocation, shard 
 	if err != nil {
 		return nil, err
 	}
+	stale := jobs.Superseded(names)
 	for _, name := range names {
 		if jobs.IsStaleTemp(name, shard) {
-			if err := out.Remove(ctx, name); err != nil {
-				return nil, err
-			}
+			stale = append(stale, name)
+		}
+	}
+	for _, name := range stale {
+		if err := out.Remove(ctx, name); err != nil {
+			return nil, err
+		}
+	}
+	if len(stale) > 0 {
+		if names, err = out.List(ctx); err != nil {
+			return nil, err
 		}
 	}
 	return jobs.ScanOutput(ctx, store, out.Path, names, shard)

@@ -277,3 +277,42 @@ func TestJobFile(t *testing.T) {
 		t.Errorf("unknown key: exit %d, stderr:\n%s", res.code, res.stderr)
 	}
 }
+
+// TestRetryErrors: records whose calls failed are skipped on a plain
+// re-run and sent again with --retry-errors, which replaces their error
+// rows: the output ends with one ok row per record, in both formats.
+func TestRetryErrors(t *testing.T) {
+	for _, format := range []string{"jsonl", "parquet"} {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			recs := makeRecords(300)
+			input := filepath.Join(dir, "in.jsonl")
+			writeJSONLInput(t, input, recs)
+			out := filepath.Join(dir, "out")
+			args := []string{"run", "--input", input, "--output", out, "--model", "m", "--output-format", format}
+
+			flaky := startEmulator(t, bedrocktest.Options{Faults: bedrocktest.Faults{InternalError: 0.3}, Seed: 3})
+			if res := runBatch(t, flaky.URL, append(args, "--max-attempts", "1")...); res.code != exitSomeErrors {
+				t.Fatalf("first run: exit %d, want %d\n%s", res.code, exitSomeErrors, res.stderr)
+			}
+			failed := flaky.Stats().Faults
+			if failed == 0 {
+				t.Fatal("no call failed: the test proves nothing")
+			}
+			healthy := startEmulator(t, bedrocktest.Options{})
+			if res := runBatch(t, healthy.URL, args...); res.code != exitSomeErrors || healthy.Stats().Requests != 0 {
+				t.Fatalf("plain re-run: exit %d, %d calls; want %d and none\n%s", res.code, healthy.Stats().Requests, exitSomeErrors, res.stderr)
+			}
+			if res := runBatch(t, healthy.URL, append(args, "--retry-errors")...); res.code != exitOK {
+				t.Fatalf("--retry-errors: exit %d\n%s", res.code, res.stderr)
+			}
+			if healthy.Stats().Requests != failed {
+				t.Errorf("--retry-errors sent %d calls for %d error rows", healthy.Stats().Requests, failed)
+			}
+			checkRowsOnce(t, recs, readOutput(t, out))
+			if m := readManifest(t, out); m.Counts.Records != int64(len(recs)) || m.Counts.Error != 0 {
+				t.Errorf("manifest counts %+v", m.Counts)
+			}
+		})
+	}
+}

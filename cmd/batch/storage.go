@@ -133,13 +133,12 @@ func (o *outputLocation) Path(name string) string {
 	return o.local.Path(name)
 }
 
-// Remove deletes a stale local temporary file; S3 has none (an unfinished
-// multipart upload is not an object).
+// Remove deletes a file of the location.
 func (o *outputLocation) Remove(ctx context.Context, name string) error {
-	if o.local != nil {
-		return o.local.Remove(ctx, name)
+	if o.s3 != nil {
+		return o.s3.Remove(ctx, name)
 	}
-	return nil
+	return o.local.Remove(ctx, name)
 }
 
 // abandon cleans up after a failed run: multipart uploads it started and
