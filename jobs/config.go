@@ -42,6 +42,9 @@ type Config struct {
 	Shard Shard `json:"shard"`
 	// RetryErrors sends records that have an error row again on resume.
 	RetryErrors bool `json:"retry_errors,omitempty"`
+	// DryRun reads and checks the inputs and estimates cost and time
+	// without calling the model (a command-line choice, not a job key).
+	DryRun bool `json:"-"`
 	// PricesFile overrides the shipped price table.
 	PricesFile string `json:"prices_file,omitempty"`
 }

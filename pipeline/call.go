@@ -107,21 +107,31 @@ func (noTicket) Throttled() {}
 func (noTicket) Failed()    {}
 
 // reservation is what a call reserves against the tokens-per-minute quota,
-// as Bedrock does: the input (estimated at four bytes a token, which
-// over-counts English prose a little) plus the output it may produce.
+// as Bedrock does: the input estimate plus the output it may produce.
 func (r *Run) reservation(req *bedrock.Request) int64 {
+	output := r.opts.OutputReservation
+	if req.Inference.MaxTokens != nil {
+		output = int64(*req.Inference.MaxTokens)
+	}
+	return EstimateInputTokens(req) + output
+}
+
+// EstimateInputTokens estimates a request's input tokens at four bytes a
+// token, which over-counts English prose a little: a reservation that is
+// too large is given back when the call settles, one too small is not
+// noticed until Bedrock throttles.
+func EstimateInputTokens(req *bedrock.Request) int64 {
 	bytes := len(req.System)
 	for _, m := range req.Messages {
 		for _, t := range m.Text {
 			bytes += len(t)
 		}
 	}
-	output := r.opts.OutputReservation
-	if req.Inference.MaxTokens != nil {
-		output = int64(*req.Inference.MaxTokens)
-	}
-	return int64(bytes+3)/4 + output
+	return int64(bytes+3) / 4
 }
+
+// Request builds the request a record would be sent as, without sending it.
+func (r *Run) Request(rec *reader.Record) *bedrock.Request { return r.request(rec) }
 
 func (r *Run) attempt(ctx context.Context, req *bedrock.Request) (bedrock.Response, time.Duration, error) {
 	callCtx, cancel := context.WithTimeout(ctx, r.opts.Retry.AttemptTimeout)

@@ -167,3 +167,45 @@ func TestBadRecordsBecomeErrorRows(t *testing.T) {
 		t.Errorf("prompt text in the log:\n%s", res.stderr)
 	}
 }
+
+// TestValidateAndDryRun: neither calls the model; validate fails on a
+// sample with broken records and names them, dry-run prints the estimate.
+func TestValidateAndDryRun(t *testing.T) {
+	srv := startEmulator(t, bedrocktest.Options{})
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.jsonl")
+	writeJSONLInput(t, good, makeRecords(50))
+	bad := writeFile(t, dir, "bad.jsonl", `{"id":"x","prompt":"fine"}`+"\n"+`{"id":"y"}`+"\n")
+	out := filepath.Join(dir, "out")
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		{"validate good", []string{"validate", "--input", good, "--output", out, "--model", "m"}, exitOK, []string{"validated: 50 records read, 0 invalid"}},
+		{"validate bad", []string{"validate", "--input", good, "--input", bad, "--output", out, "--model", "m"}, exitFailed, []string{"1 invalid", "bad.jsonl:2", `"prompt"`}},
+		{"validate unknown job key", []string{"validate", "--job", writeFile(t, dir, "job.yaml", "modle: m\n")}, exitUsage, []string{"job.yaml:1", `unknown key "modle"`}},
+		{"dry run", []string{"run", "--dry-run", "--input", good, "--output", out, "--model", "anthropic.claude-3-haiku-20240307-v1:0", "--max-tokens", "100", "--rpm", "600"},
+			exitOK, []string{"50 records to send", "output at most 5000", "estimated cost: $", "about 5s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runBatch(t, srv.URL, tt.args...)
+			if res.code != tt.wantCode {
+				t.Errorf("exit %d, want %d\n%s%s", res.code, tt.wantCode, res.stdout, res.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(res.stdout+res.stderr, w) {
+					t.Errorf("output does not mention %q:\n%s%s", w, res.stdout, res.stderr)
+				}
+			}
+		})
+	}
+	if calls := srv.Stats().Requests; calls != 0 {
+		t.Errorf("validate and dry-run made %d model calls", calls)
+	}
+	if rows := readOutput(t, out); len(rows) != 0 {
+		t.Errorf("validate or dry-run wrote %d rows", len(rows))
+	}
+}

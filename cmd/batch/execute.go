@@ -15,9 +15,21 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
+// mode is what execute does with a configured job.
+type mode int
+
+const (
+	modeRun      mode = iota
+	modeDryRun        // read every record, estimate tokens, cost and time; call nothing
+	modeValidate      // check inputs, a sample of records and the output; call nothing
+)
+
+// validateSample is how many records batch validate parses.
+const validateSample = 1000
+
 // execute wires the configured source, model and sink into one pipeline run
 // and writes the manifest; it returns the exit code.
-func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, store *storage, model pipeline.Model, stdout, stderr io.Writer, logger *slog.Logger) int {
+func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode, store *storage, model pipeline.Model, stdout, stderr io.Writer, logger *slog.Logger) int {
 	started := time.Now()
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "batch run: "+format+"\n", args...)
@@ -39,7 +51,7 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, store 
 	if err != nil {
 		return fail("%v", err)
 	}
-	if cfg.RetryErrors {
+	if cfg.RetryErrors && m == modeRun {
 		if err := ledger.DropErrorRows(ctx, out, store, out.Path, cfg.Shard); err != nil {
 			return fail("%v", err)
 		}
@@ -70,6 +82,29 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, store 
 		CommitInterval: cfg.CommitInterval,
 		Limiter:        pipeline.RateLimited(limiter),
 	})
+	if m != modeRun {
+		describe(stdout, cfg, inputs, out, ledger)
+		limit := int64(0)
+		if m == modeValidate {
+			limit = validateSample
+		}
+		found, err := survey(ctx, source, run, limit)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if m == modeDryRun {
+			printDryRun(stdout, cfg, found, source.AlreadyDone, prices)
+			return exitOK
+		}
+		fmt.Fprintf(stdout, "validated: %d records read, %d invalid, %d duplicate ids\n", found.records, found.invalid, found.duplicates)
+		for _, e := range found.firstErrors {
+			fmt.Fprintf(stdout, "  %s\n", e)
+		}
+		if found.invalid > 0 {
+			return exitFailed
+		}
+		return exitOK
+	}
 	logger.Info("run starting", "run_id", runID, "shard", cfg.Shard.String(), "inputs", len(inputs), "model", cfg.ModelID,
 		"concurrency", cfg.Concurrency, "limits", limits.String(), "output", out.String(),
 		"rows_already_in_output", ledger.Totals.Records)

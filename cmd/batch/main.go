@@ -21,12 +21,14 @@ const usageText = `batch runs prompt sets through Amazon Bedrock.
 
 Usage:
   batch run --input PATH... --output DIR --model MODEL_ID [flags]
+  batch validate --job job.yaml [flags]
   batch status --output DIR|s3://bucket/prefix/
   batch emulate [--addr 127.0.0.1:8080] [flags]
   batch help [command]
 
 Commands:
   run       call Bedrock Converse for every record and write one row per record
+  validate  check a job (inputs, a sample of records, the output) without calling the model
   status    report a job's output per shard and in total
   emulate   serve a local Bedrock Runtime emulator (for trying things out and tests)
 
@@ -45,6 +47,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runCommand(args[1:], stdout, stderr)
+	case "validate":
+		return validateCommand(args[1:], stdout, stderr)
 	case "status":
 		return statusCommand(args[1:], stdout, stderr)
 	case "emulate":

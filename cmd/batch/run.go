@@ -41,12 +41,21 @@ Flags:
 `
 
 func runCommand(args []string, stdout, stderr io.Writer) int {
+	return runOrCheck(args, modeRun, stdout, stderr)
+}
+
+// validateCommand checks a job without calling the model.
+func validateCommand(args []string, stdout, stderr io.Writer) int {
+	return runOrCheck(args, modeValidate, stdout, stderr)
+}
+
+func runOrCheck(args []string, m mode, stdout, stderr io.Writer) int {
 	cfg, demo, err := parseRunFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "batch run: %v\nRun \"batch help run\" for usage.\n", err)
+		fmt.Fprintf(stderr, "batch: %v\nRun \"batch help run\" for usage.\n", err)
 		return exitUsage
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -75,7 +84,10 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	model := bedrock.New(awsConfig, bedrock.Options{Endpoint: cfg.BedrockEndpoint, MaxConns: cfg.Concurrency})
-	return execute(ctx, stop, cfg, newStorage(awsConfig, cfg), model, stdout, stderr, logger)
+	if cfg.DryRun && m == modeRun {
+		m = modeDryRun
+	}
+	return execute(ctx, stop, cfg, m, newStorage(awsConfig, cfg), model, stdout, stderr, logger)
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) {
@@ -123,6 +135,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fs.IntVar(&shards, "shards", 0, "number of shards `N` of a Kubernetes Indexed Job (JOB_COMPLETION_INDEX says which one this is)")
 	fs.BoolVar(&cfg.RetryErrors, "retry-errors", false, "on a re-run into the same output, send records that have an error row again (their error rows are replaced)")
 	fs.StringVar(&cfg.PricesFile, "prices", "", "price table `FILE` (JSON, as jobs/prices.json) overriding the shipped prices used for cost estimates")
+	fs.BoolVar(&cfg.DryRun, "dry-run", false, "read and check every record, print the estimated tokens, cost and time at the given limits, and call nothing")
 	fs.BoolVar(&demo, "demo", false, "call a built-in Bedrock emulator instead of AWS (no credentials needed); --model defaults to a demo id")
 
 	// The job file goes under the flags: load it over the defaults, then
