@@ -125,10 +125,14 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 		cost := price.Cost(manifest.Tokens)
 		manifest.CostUSD = &cost
 	}
-	if err := jobs.WriteManifest(writeCtx, out, manifest); err != nil && runErr == nil {
-		runErr = err
+	if err := jobs.WriteManifest(writeCtx, out, manifest); err != nil {
+		if runErr == nil {
+			runErr = err
+		} else {
+			logger.Error("the manifest could not be written either", "output", out.String(), "error", err)
+		}
 	}
-	printSummary(stdout, manifest)
+	printSummary(stdout, manifest, out.Path)
 
 	switch {
 	case runErr != nil:
@@ -211,7 +215,7 @@ func buildManifest(cfg *jobs.Config, runID string, started time.Time, inputs []r
 	return m
 }
 
-func printSummary(w io.Writer, m *jobs.Manifest) {
+func printSummary(w io.Writer, m *jobs.Manifest, path func(string) string) {
 	fmt.Fprintf(w, "this run: rows %d  ok %d  error %d  already done %d  tokens in %d out %d  calls %d (retries %d, throttled %d)  latency p50 %dms p99 %dms  %.1fs\n",
 		m.ThisRun.Rows, m.ThisRun.OK, m.ThisRun.Error, m.ThisRun.AlreadyDone, m.ThisRun.Tokens.Input, m.ThisRun.Tokens.Output,
 		m.Calls.Attempts, m.Calls.Retries, m.Calls.Throttled, m.Calls.LatencyMs.P50, m.Calls.LatencyMs.P99, m.WallSeconds)
@@ -229,6 +233,6 @@ func printSummary(w io.Writer, m *jobs.Manifest) {
 		fmt.Fprintln(w)
 	}
 	for _, f := range m.OutputFiles {
-		fmt.Fprintf(w, "wrote %s\n", f)
+		fmt.Fprintf(w, "wrote %s\n", path(f))
 	}
 }
