@@ -119,3 +119,17 @@ func usageOf(u *types.TokenUsage) Usage {
 		CacheWriteInputTokens: int64(aws.ToInt32(u.CacheWriteInputTokens)),
 	}
 }
+
+// CountTokens asks Bedrock how many input tokens req has, exactly, without
+// running the model (free; Claude models and the emulator support it).
+func (c *Client) CountTokens(ctx context.Context, req *Request) (int64, error) {
+	in := converseInput(req)
+	out, err := c.runtime.CountTokens(ctx, &bedrockruntime.CountTokensInput{
+		ModelId: in.ModelId,
+		Input:   &types.CountTokensInputMemberConverse{Value: types.ConverseTokensRequest{Messages: in.Messages, System: in.System}},
+	})
+	if err != nil {
+		return 0, Classify(err)
+	}
+	return int64(aws.ToInt32(out.InputTokens)), nil
+}

@@ -121,3 +121,19 @@ func TestConverseErrorsAreClassified(t *testing.T) {
 		})
 	}
 }
+
+func TestCountTokens(t *testing.T) {
+	client, srv := newClient(t, bedrocktest.Options{})
+	req := &bedrock.Request{ModelID: "anthropic.claude-3-haiku-20240307-v1:0", System: "Be brief please",
+		Messages: []bedrock.Message{{Role: "user", Text: []string{"How many tokens is this"}}}}
+	got, err := client.CountTokens(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 3+5 {
+		t.Errorf("CountTokens = %d, want 8", got)
+	}
+	if s := srv.Stats(); s.CountTokens != 1 || s.Requests != 0 {
+		t.Errorf("stats %+v: want one CountTokens call and no model call", s)
+	}
+}

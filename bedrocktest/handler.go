@@ -21,6 +21,7 @@ type Handler struct {
 	midStream atomic.Uint64 // mid-stream exceptions so far, to alternate their types
 
 	requests, ok, throttled, faults, invalid, canceled atomic.Int64
+	countCalls                                         atomic.Int64
 	inputTokens, outputTokens                          atomic.Int64
 }
 
@@ -46,6 +47,7 @@ type Stats struct {
 	Canceled     int64 // admitted calls the client gave up on (or Close ended) before the answer was written
 	InputTokens  int64 // summed over OK calls only: what a correct client must report in total
 	OutputTokens int64 // summed over OK calls only
+	CountTokens  int64 // CountTokens calls answered (not in Requests)
 }
 
 // Stats returns the counters so far. It is safe for concurrent use.
@@ -59,6 +61,7 @@ func (h *Handler) Stats() Stats {
 		Canceled:     h.canceled.Load(),
 		InputTokens:  h.inputTokens.Load(),
 		OutputTokens: h.outputTokens.Load(),
+		CountTokens:  h.countCalls.Load(),
 	}
 }
 
@@ -94,6 +97,10 @@ func (h *Handler) closed() bool {
 // ServeHTTP answers one Converse or ConverseStream call; see the package doc for the order of
 // the steps.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if id, ok := countTokensPath(r); ok {
+		h.countTokens(w, r, id) // counted apart: it is no model call
+		return
+	}
 	h.inflight.Add(1)
 	defer h.inflight.Add(-1)
 	h.requests.Add(1)

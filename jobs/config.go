@@ -45,6 +45,9 @@ type Config struct {
 	// DryRun reads and checks the inputs and estimates cost and time
 	// without calling the model (a command-line choice, not a job key).
 	DryRun bool `json:"-"`
+	// CountTokens makes a dry run count input tokens exactly with
+	// Bedrock's CountTokens instead of estimating them.
+	CountTokens bool `json:"-"`
 	// PricesFile overrides the shipped price table.
 	PricesFile string `json:"prices_file,omitempty"`
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,6 +176,10 @@ func TestValidateAndDryRun(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.jsonl")
 	writeJSONLInput(t, good, makeRecords(50))
+	var exact int64
+	for _, r := range makeRecords(50) {
+		exact += bedrocktest.CountTokens(r.Prompt)
+	}
 	bad := writeFile(t, dir, "bad.jsonl", `{"id":"x","prompt":"fine"}`+"\n"+`{"id":"y"}`+"\n")
 	out := filepath.Join(dir, "out")
 	tests := []struct {
@@ -188,6 +193,8 @@ func TestValidateAndDryRun(t *testing.T) {
 		{"validate unknown job key", []string{"validate", "--job", writeFile(t, dir, "job.yaml", "modle: m\n")}, exitUsage, []string{"job.yaml:1", `unknown key "modle"`}},
 		{"dry run", []string{"run", "--dry-run", "--input", good, "--output", out, "--model", "anthropic.claude-3-haiku-20240307-v1:0", "--max-tokens", "100", "--rpm", "600"},
 			exitOK, []string{"50 records to send", "output at most 5000", "estimated cost: $", "about 5s"}},
+		{"dry run counting tokens", []string{"run", "--dry-run", "--count-tokens", "--input", good, "--output", out, "--model", "m"},
+			exitOK, []string{fmt.Sprintf("input tokens %d (counted by Bedrock CountTokens)", exact)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,6 +211,9 @@ func TestValidateAndDryRun(t *testing.T) {
 	}
 	if calls := srv.Stats().Requests; calls != 0 {
 		t.Errorf("validate and dry-run made %d model calls", calls)
+	}
+	if counted := srv.Stats().CountTokens; counted != 50 {
+		t.Errorf("%d CountTokens calls, want one per record (50)", counted)
 	}
 	if rows := readOutput(t, out); len(rows) != 0 {
 		t.Errorf("validate or dry-run wrote %d rows", len(rows))

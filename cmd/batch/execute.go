@@ -88,7 +88,11 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 		if m == modeValidate {
 			limit = validateSample
 		}
-		found, err := survey(ctx, source, run, limit)
+		var counter tokenCounter
+		if counts, ok := model.(tokenCounter); ok && cfg.CountTokens && m == modeDryRun {
+			counter = counts
+		}
+		found, err := survey(ctx, source, run, limit, counter, cfg.Concurrency)
 		if err != nil {
 			return fail("%v", err)
 		}

@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrock"
 
 	"github.com/bedrock-batch/bedrock-batch/jobs"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
@@ -16,14 +21,27 @@ import (
 // inputSurvey is what reading (some of) the inputs found.
 type inputSurvey struct {
 	records, invalid, duplicates int64
-	inputTokens                  int64 // estimated, of the valid records
+	inputTokens                  int64 // of the valid records
+	exact                        bool  // inputTokens counted by CountTokens, not estimated
 	firstErrors                  []string
 }
 
+// tokenCounter counts a request's input tokens exactly (Bedrock's
+// CountTokens).
+type tokenCounter interface {
+	CountTokens(ctx context.Context, req *bedrock.Request) (int64, error)
+}
+
 // survey reads up to limit records (all when limit is 0) from source and
-// builds each one's request with run, calling nothing.
-func survey(ctx context.Context, source pipeline.Source, run *pipeline.Run, limit int64) (*inputSurvey, error) {
+// builds each one's request with run, calling no model. With a counter,
+// input tokens are counted exactly, concurrency calls at a time; without,
+// estimated.
+func survey(ctx context.Context, source pipeline.Source, run *pipeline.Run, limit int64, counter tokenCounter, concurrency int) (*inputSurvey, error) {
 	s := &inputSurvey{}
+	counting, countCtx := errgroup.WithContext(ctx)
+	counting.SetLimit(max(concurrency, 1))
+	var counted atomic.Int64
+	defer counting.Wait()
 	for limit == 0 || s.records < limit {
 		rec, err := source.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -45,8 +63,25 @@ func survey(ctx context.Context, source pipeline.Source, run *pipeline.Run, limi
 			}
 			continue
 		}
-		s.inputTokens += pipeline.EstimateInputTokens(run.Request(&rec))
+		req := run.Request(&rec)
+		if counter == nil {
+			s.inputTokens += pipeline.EstimateInputTokens(req)
+			continue
+		}
+		counting.Go(func() error {
+			n, err := counter.CountTokens(countCtx, req)
+			if err != nil {
+				return fmt.Errorf("CountTokens for record %s: %w", rec.ID, err)
+			}
+			counted.Add(n)
+			return nil
+		})
 	}
+	if err := counting.Wait(); err != nil {
+		return nil, err
+	}
+	s.inputTokens += counted.Load()
+	s.exact = counter != nil
 	return s, nil
 }
 
@@ -64,7 +99,11 @@ func printDryRun(w io.Writer, cfg *jobs.Config, s *inputSurvey, alreadyDone int6
 		output = int64(*cfg.MaxTokens)
 	}
 	maxOutput := sent * output
-	fmt.Fprintf(w, "input tokens about %d (estimated at 4 bytes a token); output at most %d (%d records x max tokens %d)\n",
+	how := "about %d (estimated at 4 bytes a token)"
+	if s.exact {
+		how = "%d (counted by Bedrock CountTokens)"
+	}
+	fmt.Fprintf(w, "input tokens "+how+"; output at most %d (%d records x max tokens %d)\n",
 		s.inputTokens, maxOutput, sent, output)
 	if price, ok := prices.Lookup(cfg.ModelID); ok {
 		low := price.Cost(jobs.Tokens{Input: s.inputTokens})

@@ -136,6 +136,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fs.BoolVar(&cfg.RetryErrors, "retry-errors", false, "on a re-run into the same output, send records that have an error row again (their error rows are replaced)")
 	fs.StringVar(&cfg.PricesFile, "prices", "", "price table `FILE` (JSON, as jobs/prices.json) overriding the shipped prices used for cost estimates")
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "read and check every record, print the estimated tokens, cost and time at the given limits, and call nothing")
+	fs.BoolVar(&cfg.CountTokens, "count-tokens", false, "with --dry-run, count input tokens exactly with Bedrock's CountTokens (free; Claude models) instead of estimating")
 	fs.BoolVar(&demo, "demo", false, "call a built-in Bedrock emulator instead of AWS (no credentials needed); --model defaults to a demo id")
 
 	// The job file goes under the flags: load it over the defaults, then
