@@ -1,6 +1,8 @@
 package bedrocktest
 
 import (
+	"github.com/bedrock-batch/bedrock-batch/internal/jsonenc"
+
 	"net/http"
 	"strconv"
 )
@@ -32,7 +34,7 @@ func writeError(w http.ResponseWriter, status int, errorType, message string) {
 	buf := getBuf()
 	defer putBuf(buf)
 	b := append((*buf)[:0], `{"message":`...)
-	b = appendJSONString(b, message)
+	b = jsonenc.AppendString(b, message)
 	b = append(b, '}')
 	*buf = b
 	h := w.Header()

@@ -1,6 +1,8 @@
 package bedrocktest
 
 import (
+	"github.com/bedrock-batch/bedrock-batch/internal/jsonenc"
+
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
@@ -114,7 +116,7 @@ func writeStream(w http.ResponseWriter, r reply, f fault, throttle bool, latency
 	emit := func(end int) { // one delta: text[start:end]
 		s.send(hdrContentBlockDelta, func(b []byte) []byte {
 			b = append(b, `{"contentBlockIndex":0,"delta":{"text":`...)
-			b = appendJSONString(b, text[start:end])
+			b = jsonenc.AppendString(b, text[start:end])
 			return append(b, `}}`...)
 		})
 		out.sentTokens += CountTokens(text[start:end])
@@ -138,7 +140,7 @@ func writeStream(w http.ResponseWriter, r reply, f fault, throttle bool, latency
 			hdr, msg = hdrThrottling, msgThrottledFault
 		}
 		s.send(hdr, func(b []byte) []byte {
-			return append(appendJSONString(append(b, `{"message":`...), msg), '}')
+			return append(jsonenc.AppendString(append(b, `{"message":`...), msg), '}')
 		})
 		return out
 	case faultStreamCut:
@@ -150,7 +152,7 @@ func writeStream(w http.ResponseWriter, r reply, f fault, throttle bool, latency
 
 	s.send(hdrContentBlockStop, func(b []byte) []byte { return append(b, `{"contentBlockIndex":0}`...) })
 	s.send(hdrMessageStop, func(b []byte) []byte {
-		return append(appendJSONString(append(b, `{"stopReason":`...), r.stopReason), '}')
+		return append(jsonenc.AppendString(append(b, `{"stopReason":`...), r.stopReason), '}')
 	})
 	s.send(hdrMetadata, func(b []byte) []byte {
 		b = appendUsage(append(b, '{'), r)

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -92,7 +91,7 @@ func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, 
 		writeErr = w.Write(ctx, row)
 	}
 	if format == writer.Parquet {
-		err = scanParquet(ctx, opener, path(name), func(r *parquetRow) { keep(r.row()) })
+		err = readParquet(ctx, opener, path(name), keep)
 	} else {
 		err = scanJSONL(ctx, opener, path(name), keep)
 	}
@@ -106,41 +105,15 @@ func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, 
 	return dropped, w.Close(ctx)
 }
 
-// parquetRow is an output row as the writer lays it out in Parquet.
-type parquetRow struct {
-	ID                    string  `parquet:"id"`
-	Status                string  `parquet:"status"`
-	Output                *string `parquet:"output,optional"`
-	StopReason            *string `parquet:"stop_reason,optional"`
-	InputTokens           int64   `parquet:"input_tokens"`
-	OutputTokens          int64   `parquet:"output_tokens"`
-	TotalTokens           int64   `parquet:"total_tokens"`
-	CacheReadInputTokens  int64   `parquet:"cache_read_input_tokens"`
-	CacheWriteInputTokens int64   `parquet:"cache_write_input_tokens"`
-	LatencyMs             int64   `parquet:"latency_ms"`
-	Attempts              int64   `parquet:"attempts"`
-	ModelID               *string `parquet:"model_id,optional"`
-	ErrorType             *string `parquet:"error_type,optional"`
-	ErrorMessage          *string `parquet:"error_message,optional"`
-	Metadata              *string `parquet:"metadata,optional"`
-}
-
-func (p *parquetRow) row() *writer.Row {
-	text := func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
+// readParquet calls keep for every row of an output Parquet file.
+func readParquet(ctx context.Context, opener reader.Opener, path string, keep func(*writer.Row)) error {
+	ra, size, closer, err := opener.OpenAt(ctx, path)
+	if err != nil {
+		return err
 	}
-	row := &writer.Row{
-		ID: p.ID, Status: p.Status, Output: text(p.Output), StopReason: text(p.StopReason),
-		InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, TotalTokens: p.TotalTokens,
-		CacheReadInputTokens: p.CacheReadInputTokens, CacheWriteInputTokens: p.CacheWriteInputTokens,
-		LatencyMs: p.LatencyMs, Attempts: p.Attempts, ModelID: text(p.ModelID),
-		ErrorType: text(p.ErrorType), ErrorMessage: text(p.ErrorMessage),
-	}
-	if p.Metadata != nil {
-		row.Metadata = json.RawMessage(*p.Metadata)
-	}
-	return row
+	defer closer.Close()
+	return writer.ReadParquet(ra, size, func(row *writer.Row) error {
+		keep(row)
+		return nil
+	})
 }

@@ -1,12 +1,13 @@
 package writer
 
 import (
+	"github.com/bedrock-batch/bedrock-batch/internal/jsonenc"
+
 	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
 	"strconv"
-	"unicode/utf8"
 )
 
 // jsonlBufferSize is the write buffer of a JSONL file.
@@ -48,13 +49,13 @@ func (e *jsonlEncoder) reset() {
 // appendRow appends row as one line of JSON, with its newline.
 func (e *jsonlEncoder) appendRow(b []byte, row *Row) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, row.ID)
+	b = jsonenc.AppendString(b, row.ID)
 	b = append(b, `,"status":`...)
-	b = appendString(b, row.Status)
+	b = jsonenc.AppendString(b, row.Status)
 	b = append(b, `,"output":`...)
-	b = appendString(b, row.Output)
+	b = jsonenc.AppendString(b, row.Output)
 	b = append(b, `,"stop_reason":`...)
-	b = appendString(b, row.StopReason)
+	b = jsonenc.AppendString(b, row.StopReason)
 	b = append(b, `,"input_tokens":`...)
 	b = strconv.AppendInt(b, row.InputTokens, 10)
 	b = append(b, `,"output_tokens":`...)
@@ -70,11 +71,11 @@ func (e *jsonlEncoder) appendRow(b []byte, row *Row) []byte {
 	b = append(b, `,"attempts":`...)
 	b = strconv.AppendInt(b, row.Attempts, 10)
 	b = append(b, `,"model_id":`...)
-	b = appendString(b, row.ModelID)
+	b = jsonenc.AppendString(b, row.ModelID)
 	b = append(b, `,"error_type":`...)
-	b = appendString(b, row.ErrorType)
+	b = jsonenc.AppendString(b, row.ErrorType)
 	b = append(b, `,"error_message":`...)
-	b = appendString(b, row.ErrorMessage)
+	b = jsonenc.AppendString(b, row.ErrorMessage)
 	b = append(b, `,"metadata":`...)
 	b = e.appendMetadata(b, row.Metadata)
 	return append(b, "}\n"...)
@@ -90,62 +91,7 @@ func (e *jsonlEncoder) appendMetadata(b []byte, m json.RawMessage) []byte {
 	}
 	e.compact.Reset()
 	if err := json.Compact(&e.compact, m); err != nil {
-		return appendString(b, string(m))
+		return jsonenc.AppendString(b, string(m))
 	}
 	return append(b, e.compact.Bytes()...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, escaped as encoding/json does
-// without HTML escaping: quotes, backslashes and control characters are
-// escaped, invalid UTF-8 becomes U+FFFD, and U+2028 and U+2029 are escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

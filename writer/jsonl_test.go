@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -50,24 +49,6 @@ func TestJSONLInvalidMetadataStaysOneLine(t *testing.T) {
 	if back["metadata"] != "{broken\n" || bytes.Count(line, []byte("\n")) != 1 {
 		t.Errorf("got %q", line)
 	}
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "\x00\x1f\"\\", "<>&\u2028\u2029", "\xff\xc3(", "😀é"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := string(appendString(nil, s))
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// json.Marshal escapes HTML characters; the writer does not.
-		w := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(want))
-		if got != w {
-			t.Errorf("appendString(%q) = %s, want %s", s, got, w)
-		}
-	})
 }
 
 func TestJSONLRoundTrip(t *testing.T) {
