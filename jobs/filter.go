@@ -43,17 +43,17 @@ func (f *Filter) Next(ctx context.Context) (reader.Record, error) {
 			continue
 		}
 		h := hashID(rec.ID)
-		state := f.ledger.ids[h]
+		state := f.ledger.ids.get(h)
 		if state&seenThisRun != 0 {
 			if state&hasDuplicate != 0 {
 				continue // its DuplicateID row is already written
 			}
 			f.Duplicates++
-			f.ledger.ids[h] = state | hasDuplicate
+			f.ledger.ids.or(h, hasDuplicate)
 			rec.Err = &DuplicateIDError{ID: rec.ID, Origin: rec.Origin}
 			return rec, nil
 		}
-		f.ledger.ids[h] = state | seenThisRun
+		f.ledger.ids.or(h, seenThisRun)
 		if state&hasOK != 0 || (state&hasError != 0 && !f.retryErrors) {
 			f.AlreadyDone++
 			continue

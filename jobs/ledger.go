@@ -30,12 +30,12 @@ const (
 const ErrorTypeDuplicateID = "DuplicateID"
 
 // Ledger is what the output already holds for one shard's records: which
-// ids have rows, and the totals of those rows. Ids are kept as 64-bit
-// hashes (8 bytes each, not the id text), so a million ids cost tens of
-// megabytes, not hundreds; two ids colliding is about a one in ten million
-// chance at a million records.
+// ids have rows, and the totals of those rows. Ids are kept as 60-bit
+// hashes with their state in one uint64 each (idSet), so a million ids cost
+// about 16 MB, not the hundreds their text would; two ids colliding is
+// about a one in a billion chance at a million records.
 type Ledger struct {
-	ids    map[uint64]uint8
+	ids    idSet
 	Totals Totals
 	// Files are the data files read.
 	Files []string
@@ -73,7 +73,7 @@ func IsDataFile(name string) bool {
 // ScanOutput reads every data file among names (opened through opener at
 // path(name)) and returns the ledger of the ids shard owns.
 func ScanOutput(ctx context.Context, opener reader.Opener, path func(string) string, names []string, shard Shard) (*Ledger, error) {
-	l := &Ledger{ids: make(map[uint64]uint8), errorFiles: make(map[string]bool)}
+	l := &Ledger{errorFiles: make(map[string]bool)}
 	for _, name := range names {
 		if !IsDataFile(name) {
 			continue
@@ -154,7 +154,7 @@ func (l *Ledger) add(row *ledgerRow, shard Shard) (retryable bool) {
 	l.Totals.Records++
 	switch {
 	case row.Status == "ok":
-		l.ids[h] |= hasOK
+		l.ids.or(h, hasOK)
 		l.Totals.OK++
 		l.Totals.Tokens.Input += row.InputTokens
 		l.Totals.Tokens.Output += row.OutputTokens
@@ -162,10 +162,10 @@ func (l *Ledger) add(row *ledgerRow, shard Shard) (retryable bool) {
 		l.Totals.Tokens.CacheRead += row.CacheReadInputTokens
 		l.Totals.Tokens.CacheWrite += row.CacheWriteInputTokens
 	case row.ErrorType == ErrorTypeDuplicateID:
-		l.ids[h] |= hasDuplicate
+		l.ids.or(h, hasDuplicate)
 		l.Totals.Error++
 	default:
-		l.ids[h] |= hasError
+		l.ids.or(h, hasError)
 		l.Totals.Error++
 		return true
 	}
@@ -175,12 +175,12 @@ func (l *Ledger) add(row *ledgerRow, shard Shard) (retryable bool) {
 // Done reports whether the output holds a row that settles the record, so
 // it is not sent again: an ok row, or an error row unless retryErrors.
 func (l *Ledger) Done(id string, retryErrors bool) bool {
-	state := l.ids[hashID(id)]
+	state := l.ids.get(hashID(id))
 	return state&hasOK != 0 || (state&hasError != 0 && !retryErrors)
 }
 
 // HasErrorRow reports whether the output holds an error row for id (other
 // than a DuplicateID row).
 func (l *Ledger) HasErrorRow(id string) bool {
-	return l.ids[hashID(id)]&hasError != 0
+	return l.ids.get(hashID(id))&hasError != 0
 }
