@@ -7,10 +7,12 @@ import (
 
 // decrease slows the whole run after a throttle: multiplicatively, at most
 // once per cooldown. When the last decrease did not lower the share of
-// calls throttled (nor did it jump since), the throttling does not come
-// from the rate (a service that throttles some calls whatever the load):
-// slowing down further would only starve the run, so it holds. When most
-// calls are throttled it always slows down.
+// calls throttled (nor did it jump since), the throttling may not come from
+// the rate (a service that throttles some calls whatever the load), and
+// slowing down on every throttle would starve the run: it holds, and every
+// probeEvery tries a little slower once, keeping the slower rate only if
+// the share throttled falls. When most calls are throttled it always slows
+// down.
 func (l *Limiter) decrease(now time.Time) {
 	l.lastThrottle = now
 	if now.Sub(l.lastDecrease) < cooldown {
@@ -22,11 +24,31 @@ func (l *Limiter) decrease(now time.Time) {
 		return
 	}
 	share, calls := l.window.throttledShare(now)
-	prev := l.shareAtDecrease
 	// Two standard errors of a share measured over this many calls: at a
 	// few calls a second the share is noisy, and noise is no reason to act.
-	margin := 2 * math.Sqrt(max(prev, 0.01)*(1-min(prev, 0.99))/float64(max(calls, 1)))
-	if !l.lastDecrease.IsZero() && share < 0.5 && share >= holdShare*prev-margin && share <= 1.5*prev+margin {
+	margin := func(p float64) float64 {
+		return 2 * math.Sqrt(max(p, 0.01)*(1-min(p, 0.99))/float64(max(calls, 1)))
+	}
+	if l.probing {
+		l.probing = false
+		l.lastDecrease = now
+		if share < 0.5 && share >= l.shareAtProbe-margin(l.shareAtProbe) {
+			l.factor, l.discovered = l.beforeProbe.factor, l.beforeProbe.discovered // slower did not help
+			l.apply(now)
+		} else {
+			l.shareAtDecrease = share // slower helped: stay there
+		}
+		return
+	}
+	prev := l.shareAtDecrease
+	if !l.lastDecrease.IsZero() && share < 0.5 && share >= holdShare*prev-margin(prev) && share <= 1.5*prev+margin(prev) {
+		if now.Sub(l.lastDecrease) >= probeEvery {
+			l.probing, l.shareAtProbe, l.lastDecrease = true, share, now
+			l.beforeProbe.factor, l.beforeProbe.discovered = l.factor, l.discovered
+			l.factor = max(l.factor*probeFactor, minFactor)
+			l.discovered = max(l.discovered*probeFactor, 1)
+			l.apply(now)
+		}
 		return
 	}
 	l.lastDecrease, l.lastIncrease = now, now
@@ -84,6 +106,7 @@ func (l *Limiter) increase(now time.Time) {
 		return
 	}
 	l.lastIncrease = now
+	l.probing = false // quiet at the slower rate: the probe helped
 	if l.factor >= 1 && math.IsInf(l.discovered, 1) {
 		return
 	}

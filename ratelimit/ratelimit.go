@@ -69,6 +69,8 @@ const (
 	successWindow  = 2 * time.Second // how far back successes are counted to discover a rate
 	successShare   = 0.9             // of the measured success rate, where a discovered rate restarts
 	holdShare      = 0.7             // a decrease that left this much of the throttled share did not help
+	probeEvery     = 5 * time.Second // how often a holding rate tries a little slower
+	probeFactor    = 0.7             // how much slower a probe tries
 	// minSuccessesToMeasure is how many successes a discovered rate is
 	// measured from.
 	minSuccessesToMeasure = 20
@@ -100,6 +102,9 @@ type Limiter struct {
 	window          callWindow
 	shareAtDecrease float64 // throttled share that led to the last decrease
 	lastThrottle    time.Time
+	probing         bool    // a probe decrease is in force, to be judged
+	shareAtProbe    float64 // throttled share when the probe began
+	beforeProbe     struct{ factor, discovered float64 }
 }
 
 // New returns a Limiter for limits over the real clock.

@@ -206,3 +206,38 @@ func TestRandomThrottlingDoesNotStarveTheRun(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoversAQuotaWithFewThrottles paces calls against a simulated
+// quota of 20 requests a second that the limiter is not told: after a
+// minute of finding it, the next minute runs near the quota with few calls
+// throttled.
+func TestDiscoversAQuotaWithFewThrottles(t *testing.T) {
+	l, clock := newFake(Limits{})
+	const quota = 20.0 // per second
+	level, last := 2*quota, clock.now
+	var calls, throttled int
+	for clock.now.Sub(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)) < 2*time.Minute {
+		wait, ticket := reserve(t, l, 10)
+		clock.advance(max(wait, time.Millisecond))
+		level = min(2*quota, level+clock.now.Sub(last).Seconds()*quota)
+		last = clock.now
+		second := clock.now.Sub(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)) > time.Minute
+		if level < 1 {
+			ticket.Throttled()
+			if second {
+				throttled++
+			}
+		} else {
+			level--
+			ticket.Done(10)
+		}
+		if second {
+			calls++
+		}
+	}
+	share := float64(throttled) / float64(calls)
+	rate := float64(calls-throttled) / 60
+	if share > 0.05 || rate < quota*0.85 {
+		t.Errorf("second minute: %.1f ok calls a second of a quota of %v, %.1f%% throttled", rate, quota, share*100)
+	}
+}
