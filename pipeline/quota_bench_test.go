@@ -62,7 +62,7 @@ func BenchmarkQuota(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				m, srv := model(b, c.emulator)
-				sink := &timingSink{}
+				sink := &timingSink{throttled: func() int64 { return srv.Stats().Throttled }}
 				run := pipeline.New(&sliceSource{records: records(recordCount)}, m, sink, pipeline.Options{
 					Concurrency: 32,
 					Defaults:    pipeline.Defaults{ModelID: "m", Inference: bedrock.InferenceConfig{MaxTokens: c.maxTokens}},
@@ -81,23 +81,42 @@ func BenchmarkQuota(b *testing.B) {
 				}
 				b.ReportMetric(sink.steadyRate(recordCount)/(float64(recordCount)/ideal.Seconds()), "steady-rate/quota")
 				b.ReportMetric(float64(stats.Throttled)/recordCount, "throttled/record")
+				b.ReportMetric(sink.steadyThrottled(recordCount), "steady-throttled/record")
 				b.ReportMetric(wall.Seconds()/ideal.Seconds(), "time/ideal")
 			}
 		})
 	}
 }
 
-// timingSink records when each row arrived.
+// timingSink records when each row arrived, and how many calls had been
+// throttled by then.
 type timingSink struct {
-	mu    sync.Mutex
-	times []time.Time
+	mu        sync.Mutex
+	times     []time.Time
+	throttles []int64
+	throttled func() int64
 }
 
 func (s *timingSink) Write(ctx context.Context, row *writer.Row) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.times = append(s.times, time.Now())
+	if s.throttled != nil {
+		s.throttles = append(s.throttles, s.throttled())
+	}
 	return nil
+}
+
+// steadyThrottled is throttled calls per row between the 10% and the 90%
+// row: the run once its rate is found, without the start.
+func (s *timingSink) steadyThrottled(n int) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.throttles) < n {
+		return 0
+	}
+	lo, hi := n/10, n*9/10
+	return float64(s.throttles[hi]-s.throttles[lo]) / float64(hi-lo)
 }
 
 func (s *timingSink) Commit(ctx context.Context) error { return nil }

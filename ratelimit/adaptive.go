@@ -40,8 +40,14 @@ func (l *Limiter) decrease(now time.Time) {
 		}
 		return
 	}
+	// Did the last decrease help? Over a quota, slowing to f of the rate
+	// leaves 1-(1-s)/f of the calls throttled; throttling that does not
+	// come from the rate leaves s. Half the expected fall (or two standard
+	// errors, if more) counts as help.
 	prev := l.shareAtDecrease
-	if !l.lastDecrease.IsZero() && share < 0.5 && share >= holdShare*prev-margin(prev) && share <= 1.5*prev+margin(prev) {
+	expected := max(0, 1-(1-prev)/decreaseFactor)
+	helped := share < prev-max(margin(prev), (prev-expected)/2)
+	if !l.lastDecrease.IsZero() && share < 0.5 && !helped && share <= 1.5*prev+margin(prev) {
 		if now.Sub(l.lastDecrease) >= probeEvery {
 			l.probing, l.shareAtProbe, l.lastDecrease = true, share, now
 			l.beforeProbe.factor, l.beforeProbe.discovered = l.factor, l.discovered

@@ -68,7 +68,6 @@ const (
 	increaseStep   = 0.05
 	successWindow  = 2 * time.Second // how far back successes are counted to discover a rate
 	successShare   = 0.9             // of the measured success rate, where a discovered rate restarts
-	holdShare      = 0.7             // a decrease that left this much of the throttled share did not help
 	probeEvery     = 5 * time.Second // how often a holding rate tries a little slower
 	probeFactor    = 0.7             // how much slower a probe tries
 	// minSuccessesToMeasure is how many successes a discovered rate is
