@@ -21,17 +21,21 @@ type Options struct {
 	// the run's concurrency, or every call above the default pays for a new
 	// connection.
 	MaxConns int
+	// Stream makes every call a ConverseStream call, assembled into the same
+	// Response (for long outputs, and models whose streaming quotas differ).
+	Stream bool
 }
 
 // Client is the Model the pipeline calls: one Converse call per Request,
 // made once (no SDK retries: the pipeline owns retries and pacing).
 type Client struct {
 	runtime *bedrockruntime.Client
+	stream  bool
 }
 
 // New returns a Client over the real bedrockruntime SDK client.
 func New(cfg aws.Config, opts Options) *Client {
-	return &Client{runtime: NewRuntimeClient(cfg, opts)}
+	return &Client{runtime: NewRuntimeClient(cfg, opts), stream: opts.Stream}
 }
 
 // NewRuntimeClient returns the SDK client a Client uses: no SDK retries,
@@ -52,8 +56,12 @@ func NewRuntimeClient(cfg aws.Config, opts Options) *bedrockruntime.Client {
 	})
 }
 
-// Converse makes one Converse call. Every error it returns is an *Error.
+// Converse makes one Converse call (ConverseStream when the Client
+// streams). Every error it returns is an *Error.
 func (c *Client) Converse(ctx context.Context, req *Request) (Response, error) {
+	if c.stream {
+		return c.converseStream(ctx, req)
+	}
 	out, err := c.runtime.Converse(ctx, converseInput(req))
 	if err != nil {
 		return Response{}, Classify(err)

@@ -41,4 +41,7 @@ type Response struct {
 	StopReason string
 	Usage      Usage
 	LatencyMs  int64 // Bedrock's own metrics.latencyMs
+	// TimeToFirstTokenMs is, for a streamed call, how long the first text
+	// took to arrive; 0 for Converse.
+	TimeToFirstTokenMs int64
 }
