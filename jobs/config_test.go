@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -52,35 +51,6 @@ func TestValidate(t *testing.T) {
 				if !strings.Contains(err.Error(), phrase) {
 					t.Errorf("error does not mention %q:\n%v", phrase, err)
 				}
-			}
-		})
-	}
-}
-
-// names is a Lister over a fixed list.
-type names []string
-
-func (n names) List(ctx context.Context) ([]string, error) { return n, nil }
-func (n names) String() string                             { return "out/" }
-
-func TestCheckOutputEmpty(t *testing.T) {
-	tests := []struct {
-		name    string
-		files   names
-		wantErr string
-	}{
-		{"empty", nil, ""},
-		{"bookkeeping files are fine", names{"_manifest.json", ".DS_Store", "_tmp-part-1.jsonl"}, ""},
-		{"data already there", names{"_manifest.json", "part-1-00000.jsonl"}, "part-1-00000.jsonl"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := CheckOutputEmpty(context.Background(), tt.files)
-			if tt.wantErr == "" && err != nil {
-				t.Fatal(err)
-			}
-			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
 			}
 		})
 	}

@@ -54,7 +54,7 @@ func (f *Filter) Next(ctx context.Context) (reader.Record, error) {
 			return rec, nil
 		}
 		f.ledger.ids.or(h, seenThisRun)
-		if state&hasOK != 0 || (state&hasError != 0 && !f.retryErrors) {
+		if settled(state, f.retryErrors) {
 			f.AlreadyDone++
 			continue
 		}

@@ -172,15 +172,8 @@ func (l *Ledger) add(row *ledgerRow, shard Shard) (retryable bool) {
 	return false
 }
 
-// Done reports whether the output holds a row that settles the record, so
-// it is not sent again: an ok row, or an error row unless retryErrors.
-func (l *Ledger) Done(id string, retryErrors bool) bool {
-	state := l.ids.get(hashID(id))
+// settled reports whether an id in this state has a row that settles it,
+// so it is not sent again: an ok row, or an error row unless retryErrors.
+func settled(state uint8, retryErrors bool) bool {
 	return state&hasOK != 0 || (state&hasError != 0 && !retryErrors)
-}
-
-// HasErrorRow reports whether the output holds an error row for id (other
-// than a DuplicateID row).
-func (l *Ledger) HasErrorRow(id string) bool {
-	return l.ids.get(hashID(id))&hasError != 0
 }

@@ -113,10 +113,10 @@ func (l *Limiter) increase(now time.Time) {
 	}
 	l.lastIncrease = now
 	l.probing = false // quiet at the slower rate: the probe helped
-	if l.factor >= 1 && math.IsInf(l.discovered, 1) {
+	if l.factor >= l.ceiling() && math.IsInf(l.discovered, 1) {
 		return
 	}
-	l.factor = min(1, l.factor+increaseStep)
+	l.factor = min(l.ceiling(), l.factor+increaseStep*l.ceiling())
 	if !math.IsInf(l.discovered, 1) {
 		l.discovered += l.stepPerMin
 	}
@@ -184,4 +184,12 @@ func (l *Limiter) Rate() Rate {
 		r.TokensPerMinute = float64(l.limits.TokensPerMinute) * l.factor
 	}
 	return r
+}
+
+// ceiling is the largest share of the limits this worker may use.
+func (l *Limiter) ceiling() float64 {
+	if l.limits.Share > 0 && l.limits.Share < 1 {
+		return l.limits.Share
+	}
+	return 1
 }

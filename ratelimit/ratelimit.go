@@ -19,10 +19,11 @@ import (
 type Limits struct {
 	RequestsPerMinute int
 	TokensPerMinute   int
-	// Share is the part of the limits this worker starts at: 1/N for one
-	// of N shards of a job, whose limits are the whole job's quota. It
-	// climbs towards the whole while nothing is throttled, so shards left
-	// running when others finish take up the slack. 0 means 1.
+	// Share is the part of the limits this worker may use: 1/N for one of
+	// N shards of a job, whose limits are the whole job's quota. It is a
+	// ceiling, not a start: without coordination a shard cannot know the
+	// others have finished, and climbing above its share while they run
+	// would overshoot the quota. 0 means 1.
 	Share float64
 }
 
