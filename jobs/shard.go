@@ -1,8 +1,10 @@
 package jobs
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -102,4 +104,31 @@ func ShardFromEnv(getenv func(string) string, shards int) (Shard, error) {
 		return Shard{}, fmt.Errorf("--shards %d needs --shard I/N, AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX to say which shard this is", shards)
 	}
 	return Shard{}, nil
+}
+
+// FinishedSiblings counts the other shards of shard's job whose manifest
+// among names says complete: their records all have rows, so their share of
+// the job's quota is free. get reads a file of the output.
+func FinishedSiblings(shard Shard, names []string, get func(name string) ([]byte, error)) (int, error) {
+	finished := 0
+	for i := range shard.Count {
+		other := Shard{Index: i, Count: shard.Count}
+		if i == shard.Index || !slices.Contains(names, other.ManifestName()) {
+			continue
+		}
+		data, err := get(other.ManifestName())
+		if err != nil {
+			return 0, err
+		}
+		var m struct {
+			Complete bool `json:"complete"`
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return 0, fmt.Errorf("%s: %w", other.ManifestName(), err)
+		}
+		if m.Complete {
+			finished++
+		}
+	}
+	return finished, nil
 }

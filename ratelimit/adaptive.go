@@ -193,3 +193,16 @@ func (l *Limiter) ceiling() float64 {
 	}
 	return 1
 }
+
+// SetShare changes the share of the limits this worker may use: a shard
+// whose siblings have finished takes up their share. A larger share is
+// climbed into by the usual increases, a smaller one applies at once.
+func (l *Limiter) SetShare(share float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.limits.Share = share
+	if c := l.ceiling(); l.factor > c {
+		l.factor = c
+		l.apply(l.clock.Now())
+	}
+}

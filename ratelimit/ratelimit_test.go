@@ -245,3 +245,20 @@ func TestDiscoversAQuotaWithFewThrottles(t *testing.T) {
 		t.Errorf("second minute: %.1f ok calls a second of a quota of %v, %.1f%% throttled", rate, quota, share*100)
 	}
 }
+
+func TestSetShareTakesUpTheSlack(t *testing.T) {
+	l, clock := newFake(Limits{RequestsPerMinute: 1200, Share: 0.25})
+	l.SetShare(0.5) // two of four shards have finished
+	for range 10 {
+		clock.advance(increaseEvery)
+		_, ticket := reserve(t, l, 10)
+		ticket.Done(10)
+	}
+	if got := l.Rate().RequestsPerMinute; got != 600 {
+		t.Fatalf("with half the quota free: %v req/min, want 600", got)
+	}
+	l.SetShare(0.25)
+	if got := l.Rate().RequestsPerMinute; got != 300 {
+		t.Fatalf("share lowered: %v req/min, want 300 at once", got)
+	}
+}

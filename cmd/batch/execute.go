@@ -114,7 +114,9 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 		"rows_already_in_output", ledger.Totals.Records)
 
 	progress := startProgress(ctx, run, stderr, logger)
+	siblings := watchSiblings(ctx, cfg.Shard, out, limiter, logger)
 	summary, runErr := run.Run(ctx, stop)
+	siblings.stop()
 	progress.stop()
 	writeCtx := context.WithoutCancel(ctx)
 	if closeErr := sink.Close(writeCtx); closeErr != nil && runErr == nil {
