@@ -88,9 +88,9 @@ func converseInput(req *Request) *bedrockruntime.ConverseInput {
 		in.System = []types.SystemContentBlock{&types.SystemContentBlockMemberText{Value: req.System}}
 	}
 	for _, m := range req.Messages {
-		content := make([]types.ContentBlock, 0, len(m.Text))
-		for _, text := range m.Text {
-			content = append(content, &types.ContentBlockMemberText{Value: text})
+		content := make([]types.ContentBlock, 0, len(m.Content))
+		for _, b := range m.Content {
+			content = append(content, &types.ContentBlockMemberText{Value: b.Text})
 		}
 		in.Messages = append(in.Messages, types.Message{Role: types.ConversationRole(m.Role), Content: content})
 	}

@@ -33,7 +33,7 @@ func TestConverse(t *testing.T) {
 	}{
 		{
 			name:           "one prompt",
-			req:            bedrock.Request{ModelID: "anthropic.claude-3-haiku-20240307-v1:0", Messages: []bedrock.Message{{Role: "user", Text: []string{"What is the capital of France"}}}},
+			req:            bedrock.Request{ModelID: "anthropic.claude-3-haiku-20240307-v1:0", Messages: []bedrock.Message{{Role: "user", Content: bedrock.TextBlocks("What is the capital of France")}}},
 			wantText:       bedrocktest.Answer("What is the capital of France"),
 			wantStopReason: "end_turn",
 			wantInput:      6,
@@ -42,9 +42,9 @@ func TestConverse(t *testing.T) {
 			name: "system and turns",
 			req: bedrock.Request{ModelID: "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0", System: "Be brief.",
 				Messages: []bedrock.Message{
-					{Role: "user", Text: []string{"Hi"}},
-					{Role: "assistant", Text: []string{"Hello there"}},
-					{Role: "user", Text: []string{"Tell me", "a joke"}},
+					{Role: "user", Content: bedrock.TextBlocks("Hi")},
+					{Role: "assistant", Content: bedrock.TextBlocks("Hello there")},
+					{Role: "user", Content: bedrock.TextBlocks("Tell me", "a joke")},
 				}},
 			wantText:       bedrocktest.Answer("Tell me\na joke"),
 			wantStopReason: "end_turn",
@@ -53,7 +53,7 @@ func TestConverse(t *testing.T) {
 		{
 			name: "max tokens",
 			req: bedrock.Request{ModelID: "m", Inference: bedrock.InferenceConfig{MaxTokens: ptr[int32](3), Temperature: ptr[float32](0)},
-				Messages: []bedrock.Message{{Role: "user", Text: []string{"Write a long story"}}}},
+				Messages: []bedrock.Message{{Role: "user", Content: bedrock.TextBlocks("Write a long story")}}},
 			wantStopReason: "max_tokens",
 			wantInput:      4,
 		},
@@ -110,7 +110,7 @@ func TestConverseErrorsAreClassified(t *testing.T) {
 			client, _ := newClient(t, tt.opts)
 			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
 			defer cancel()
-			_, err := client.Converse(ctx, &bedrock.Request{ModelID: "m", Messages: []bedrock.Message{{Role: "user", Text: []string{tt.prompt}}}})
+			_, err := client.Converse(ctx, &bedrock.Request{ModelID: "m", Messages: []bedrock.Message{{Role: "user", Content: bedrock.TextBlocks(tt.prompt)}}})
 			var callErr *bedrock.Error
 			if !errors.As(err, &callErr) {
 				t.Fatalf("error %v (%T) is not classified", err, err)
@@ -125,7 +125,7 @@ func TestConverseErrorsAreClassified(t *testing.T) {
 func TestCountTokens(t *testing.T) {
 	client, srv := newClient(t, bedrocktest.Options{})
 	req := &bedrock.Request{ModelID: "anthropic.claude-3-haiku-20240307-v1:0", System: "Be brief please",
-		Messages: []bedrock.Message{{Role: "user", Text: []string{"How many tokens is this"}}}}
+		Messages: []bedrock.Message{{Role: "user", Content: bedrock.TextBlocks("How many tokens is this")}}}
 	got, err := client.CountTokens(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)

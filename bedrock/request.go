@@ -3,18 +3,82 @@
 // every failure once, here, where it enters the program.
 package bedrock
 
+import "encoding/json"
+
 // Request is one model call, independent of the SDK's types.
 type Request struct {
-	ModelID   string
-	System    string
-	Messages  []Message
-	Inference InferenceConfig
+	ModelID  string
+	System   string
+	Messages []Message
+	// CacheSystem places a cachePoint after the system prompt.
+	CacheSystem bool
+	Inference   InferenceConfig
+	// AdditionalFields is sent as additionalModelRequestFields (a JSON
+	// object) when not empty.
+	AdditionalFields json.RawMessage
+	// Tool, when set, is the one tool the model is forced to call
+	// (toolChoice): structured output whose input schema is Tool.InputSchema.
+	Tool *Tool
+	// Guardrail, when set, is sent as guardrailConfig.
+	Guardrail *Guardrail
+	// ServiceTier is "default", "priority", "flex" or "reserved"; empty
+	// sends none.
+	ServiceTier string
+	// Latency is "standard" or "optimized" (performanceConfig); empty sends
+	// none.
+	Latency string
 }
 
 // Message is one turn of a conversation.
 type Message struct {
-	Role string // "user" or "assistant"
-	Text []string
+	Role    string // "user" or "assistant"
+	Content []Block
+}
+
+// Block is one content block: exactly one of Text, Image, Document, or a
+// CachePoint.
+type Block struct {
+	Text       string
+	Image      *Media
+	Document   *Media
+	CachePoint bool
+}
+
+// TextBlocks returns one text block per string.
+func TextBlocks(texts ...string) []Block {
+	blocks := make([]Block, len(texts))
+	for i, t := range texts {
+		blocks[i].Text = t
+	}
+	return blocks
+}
+
+// Media is an image or a document: its bytes, or an S3 object Bedrock
+// reads itself (S3URI, for models that support s3Location).
+type Media struct {
+	// Format is the Converse format name: png, jpeg, gif, webp for images;
+	// pdf, csv, doc, docx, xls, xlsx, html, txt, md for documents.
+	Format string
+	// Name is a document's name (Bedrock requires one: letters, digits,
+	// single spaces, hyphens, parentheses and brackets).
+	Name        string
+	Bytes       []byte
+	S3URI       string
+	BucketOwner string
+}
+
+// Tool is a tool the model must call; its input is the structured output.
+type Tool struct {
+	Name        string
+	Description string
+	InputSchema json.RawMessage // a JSON Schema object
+}
+
+// Guardrail is a guardrail to apply to the call.
+type Guardrail struct {
+	ID      string
+	Version string
+	Trace   bool // "enabled" trace
 }
 
 // InferenceConfig holds the inference parameters. A nil pointer is "not set"
@@ -37,11 +101,16 @@ type Usage struct {
 
 // Response is the result of one successful call.
 type Response struct {
-	Text       string
+	Text string
+	// ToolInput is the input of the forced tool's call (the structured
+	// output), when the Request had a Tool and the model called it.
+	ToolInput  json.RawMessage
 	StopReason string
 	Usage      Usage
 	LatencyMs  int64 // Bedrock's own metrics.latencyMs
-	// TimeToFirstTokenMs is, for a streamed call, how long the first text
+	// TimeToFirstTokenMs is, for a streamed call, how long the first content
 	// took to arrive; 0 for Converse.
 	TimeToFirstTokenMs int64
+	// ServiceTier is the tier that served the call, as Bedrock reports it.
+	ServiceTier string
 }

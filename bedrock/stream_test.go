@@ -35,7 +35,7 @@ func TestConverseStream(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			client := newStreamClient(t, bedrocktest.Options{Faults: tt.faults})
 			resp, err := client.Converse(context.Background(), &bedrock.Request{ModelID: "m",
-				Messages: []bedrock.Message{{Role: "user", Text: []string{prompt}}}})
+				Messages: []bedrock.Message{{Role: "user", Content: bedrock.TextBlocks(prompt)}}})
 			if tt.wantClass == 0 {
 				if err != nil {
 					t.Fatal(err)

@@ -123,8 +123,8 @@ func (r *Run) reservation(req *bedrock.Request) int64 {
 func EstimateInputTokens(req *bedrock.Request) int64 {
 	bytes := len(req.System)
 	for _, m := range req.Messages {
-		for _, t := range m.Text {
-			bytes += len(t)
+		for _, b := range m.Content {
+			bytes += len(b.Text)
 		}
 	}
 	return int64(bytes+3) / 4
@@ -160,7 +160,11 @@ func (r *Run) request(rec *reader.Record) *bedrock.Request {
 		req.System = rec.System
 	}
 	for i, m := range rec.Messages {
-		req.Messages[i] = bedrock.Message{Role: m.Role, Text: m.Text}
+		content := make([]bedrock.Block, len(m.Content))
+		for j, c := range m.Content {
+			content[j] = bedrock.Block{Text: c.Text, CachePoint: c.CachePoint}
+		}
+		req.Messages[i] = bedrock.Message{Role: m.Role, Content: content}
 	}
 	return req
 }

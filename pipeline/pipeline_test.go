@@ -70,7 +70,7 @@ func (s *memorySink) Commit(ctx context.Context) error {
 func records(n int) []reader.Record {
 	recs := make([]reader.Record, n)
 	for i := range recs {
-		recs[i] = reader.Record{ID: fmt.Sprint(i), Messages: []reader.Message{{Role: "user", Text: []string{fmt.Sprintf("question %d", i)}}}}
+		recs[i] = reader.Record{ID: fmt.Sprint(i), Messages: []reader.Message{{Role: "user", Content: []reader.Content{{Text: fmt.Sprintf("question %d", i)}}}}}
 	}
 	return recs
 }
@@ -87,7 +87,7 @@ var fastRetry = pipeline.Retry{MaxAttempts: 3, AttemptTimeout: time.Second, Base
 
 func TestRunRows(t *testing.T) {
 	invalid := reader.Record{ID: "broken", Err: &reader.InvalidRecordError{Origin: reader.Origin{File: "in.jsonl", Line: 7}, Field: "prompt", Reason: "missing"}}
-	refused := reader.Record{ID: "refused", Messages: []reader.Message{{Role: "user", Text: []string{bedrocktest.InvalidMarker}}}}
+	refused := reader.Record{ID: "refused", Messages: []reader.Message{{Role: "user", Content: []reader.Content{{Text: bedrocktest.InvalidMarker}}}}}
 	tests := []struct {
 		name         string
 		opts         bedrocktest.Options
@@ -193,7 +193,7 @@ func TestRunStops(t *testing.T) {
 // waiting forever; the other records go on.
 func TestRequestLargerThanTheQuota(t *testing.T) {
 	m, srv := model(t, bedrocktest.Options{})
-	huge := reader.Record{ID: "huge", Messages: []reader.Message{{Role: "user", Text: []string{strings.Repeat("word ", 2000)}}}}
+	huge := reader.Record{ID: "huge", Messages: []reader.Message{{Role: "user", Content: []reader.Content{{Text: strings.Repeat("word ", 2000)}}}}}
 	sink := &memorySink{}
 	maxTokens := int32(10)
 	run := pipeline.New(&sliceSource{records: append(records(3), huge)}, m, sink, pipeline.Options{

@@ -46,8 +46,8 @@ func FuzzJSONLLine(f *testing.F) {
 		if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "\xEF\xBB\xBF")), &ref); err != nil {
 			t.Fatalf("reader accepted a line encoding/json rejects: %v", err)
 		}
-		if ref.Prompt != nil && (len(rec.Messages) != 1 || rec.Messages[0].Text[0] != *ref.Prompt) {
-			t.Errorf("prompt %q, encoding/json says %q", rec.Messages, *ref.Prompt)
+		if ref.Prompt != nil && (len(rec.Messages) != 1 || rec.Messages[0].Content[0].Text != *ref.Prompt) {
+			t.Errorf("prompt %+v, encoding/json says %q", rec.Messages, *ref.Prompt)
 		}
 		if ref.System != nil && rec.System != *ref.System {
 			t.Errorf("system %q, encoding/json says %q", rec.System, *ref.System)

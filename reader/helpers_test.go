@@ -53,7 +53,11 @@ func renderRecord(rec Record) string {
 	}
 	v.ID, v.Origin, v.System, v.Metadata = rec.ID, rec.Origin.String(), rec.System, string(rec.Metadata)
 	for _, m := range rec.Messages {
-		v.Messages = append(v.Messages, msg(m))
+		mm := msg{Role: m.Role}
+		for _, c := range m.Content {
+			mm.Text = append(mm.Text, c.Text)
+		}
+		v.Messages = append(v.Messages, mm)
 	}
 	if rec.Err != nil {
 		var ie *InvalidRecordError

@@ -190,7 +190,7 @@ func TestJSONLLongLines(t *testing.T) {
 	big := strings.Repeat("x", 5<<20) // several times bufio's and Scanner's limits
 	in := `{"id":"big","prompt":"` + big + `"}` + "\n" + `{"id":"after","prompt":"p"}`
 	recs := readJSONL(t, "in.jsonl", in)
-	if len(recs) != 2 || recs[0].Err != nil || recs[0].Messages[0].Text[0] != big || recs[1].ID != "after" {
+	if len(recs) != 2 || recs[0].Err != nil || recs[0].Messages[0].Content[0].Text != big || recs[1].ID != "after" {
 		t.Fatalf("got %d records, first err %v", len(recs), recs[0].Err)
 	}
 

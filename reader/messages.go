@@ -9,14 +9,14 @@ import (
 // Messages and Text slices of a record with a "prompt" both point into it.
 type userPrompt struct {
 	msg  [1]Message
-	text [1]string
+	text [1]Content
 }
 
 // promptMessages returns a conversation of one user message holding text.
 func promptMessages(text string) []Message {
 	p := &userPrompt{}
-	p.text[0] = text
-	p.msg[0] = Message{Role: "user", Text: p.text[:]}
+	p.text[0].Text = text
+	p.msg[0] = Message{Role: "user", Content: p.text[:]}
 	return p.msg[:]
 }
 
@@ -92,7 +92,7 @@ func parseMessage(m []byte, scratch *[]byte) (Message, string) {
 		if text == "" {
 			return msg, ".content: must not be empty"
 		}
-		msg.Text = []string{text}
+		msg.Content = []Content{{Text: text}}
 		return msg, ""
 	case content[0] != '[':
 		return msg, ".content: must be a string or an array of text blocks, got " + kindOf(content)
@@ -122,14 +122,14 @@ func parseMessage(m []byte, scratch *[]byte) (Message, string) {
 				bad = at + ".text: must not be empty"
 				break
 			}
-			msg.Text = append(msg.Text, s)
+			msg.Content = append(msg.Content, Content{Text: s})
 		}
 		return bad == ""
 	})
 	if bad != "" {
 		return msg, bad
 	}
-	if len(msg.Text) == 0 {
+	if len(msg.Content) == 0 {
 		return msg, ".content: must not be empty"
 	}
 	return msg, ""

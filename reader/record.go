@@ -26,14 +26,58 @@ type Record struct {
 	// Metadata is the record's "metadata" value, copied to its output row as
 	// is; nil when absent.
 	Metadata json.RawMessage
+	// ModelID is the record's own model, empty for the job's.
+	ModelID string
+	// Inference holds the record's own inference parameters; each set one
+	// overrides the job's.
+	Inference Inference
+	// AdditionalFields is the record's additional_model_request_fields (a
+	// JSON object), merged over the job's; nil when absent.
+	AdditionalFields json.RawMessage
+	// Fields are the record's top-level values, for templates: only read
+	// when Options.KeepFields is set. Strings are strings, JSON numbers are
+	// json.Number, Parquet integers int64 and floats float64, nested JSON
+	// values what encoding/json decodes them to.
+	Fields map[string]any
 	// Err is non-nil when the record is broken; it is an *InvalidRecordError.
 	Err error
 }
 
 // Message is one turn of a Converse conversation.
 type Message struct {
-	Role string // "user" or "assistant"
-	Text []string
+	Role    string // "user" or "assistant"
+	Content []Content
+}
+
+// Content is one content block of a message: exactly one of Text, Image,
+// Document, or a CachePoint.
+type Content struct {
+	Text       string
+	Image      *Media
+	Document   *Media
+	CachePoint bool
+}
+
+// Media is an image or a document as a record gives it: inline bytes, or a
+// Location (a local path or an s3:// URI) that is read, or passed to
+// Bedrock as an s3Location, when the request is built.
+type Media struct {
+	// Format is the Converse format (png, jpeg, gif, webp; pdf, csv, doc,
+	// docx, xls, xlsx, html, txt, md); empty means "from the Location's
+	// extension".
+	Format      string
+	Name        string // a document's name; empty means "from the Location"
+	Bytes       []byte
+	Location    string
+	BucketOwner string
+}
+
+// Inference holds a record's own inference parameters; nil is "not set".
+type Inference struct {
+	MaxTokens     *int32
+	Temperature   *float32
+	TopP          *float32
+	StopSequences []string // nil is "not set"
 }
 
 // Origin is where a record came from: a file and a 1-based line (JSONL) or
