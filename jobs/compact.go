@@ -2,7 +2,9 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/bedrock-batch/bedrock-batch/reader"
@@ -74,7 +76,17 @@ func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, 
 	if strings.HasSuffix(name, ".parquet") {
 		format, ext = writer.Parquet, ".parquet"
 	}
-	w, err := writer.New(out, writer.Options{Format: format, NamePrefix: strings.TrimSuffix(name, ext) + compactedMark})
+	style := writer.StyleRows
+	if format == writer.JSONL {
+		batch, err := isBatchStyleFile(ctx, opener, path(name))
+		if err != nil {
+			return 0, err
+		}
+		if batch {
+			style = writer.StyleBedrockBatch
+		}
+	}
+	w, err := writer.New(out, writer.Options{Format: format, Style: style, NamePrefix: strings.TrimSuffix(name, ext) + compactedMark})
 	if err != nil {
 		return 0, err
 	}
@@ -93,7 +105,7 @@ func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, 
 	if format == writer.Parquet {
 		err = readParquet(ctx, opener, path(name), keep)
 	} else {
-		err = scanJSONL(ctx, opener, path(name), keep)
+		err = scanJSONL(ctx, opener, path(name), func(r *writer.Row) *writer.Row { return r }, keep)
 	}
 	if err == nil {
 		err = writeErr
@@ -116,4 +128,20 @@ func readParquet(ctx context.Context, opener reader.Opener, path string, keep fu
 		keep(row)
 		return nil
 	})
+}
+
+// isBatchStyleFile reports whether a JSONL data file holds bedrock-batch
+// style lines, so its rewrite keeps the style.
+func isBatchStyleFile(ctx context.Context, opener reader.Opener, path string) (bool, error) {
+	rc, err := opener.Open(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
+	head := make([]byte, len(`{"recordId":`))
+	n, err := io.ReadFull(rc, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	return writer.IsBatchStyleLine(head[:n]), nil
 }

@@ -3,6 +3,7 @@
 package jobs
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,6 +24,29 @@ type Config struct {
 	Temperature   *float32 `json:"temperature,omitempty"`
 	TopP          *float32 `json:"top_p,omitempty"`
 	StopSequences []string `json:"stop_sequences,omitempty"`
+	// AdditionalFields is additionalModelRequestFields for every call, a
+	// JSON object text; a record's own is merged over it.
+	AdditionalFields string `json:"additional_model_request_fields,omitempty"`
+
+	// The request: how records become Converse calls (issue 6).
+	Stream           bool     `json:"stream,omitempty"`
+	TemplateFile     string   `json:"template,omitempty"`
+	IDField          string   `json:"id_field,omitempty"`
+	PromptField      string   `json:"prompt_field,omitempty"`
+	DocumentFields   []string `json:"document_fields,omitempty"`
+	ImageFields      []string `json:"image_fields,omitempty"`
+	SystemFile       string   `json:"system_file,omitempty"`
+	CacheSystem      bool     `json:"cache_system,omitempty"`
+	ServiceTier      string   `json:"service_tier,omitempty"`
+	Latency          string   `json:"latency,omitempty"`
+	Guardrail        string   `json:"guardrail,omitempty"` // ID:VERSION
+	GuardrailTrace   bool     `json:"guardrail_trace,omitempty"`
+	JSONSchemaFile   string   `json:"json_schema,omitempty"`
+	SchemaAttempts   int      `json:"schema_attempts,omitempty"`
+	S3LocationModels []string `json:"s3_location_models,omitempty"`
+	// OutputStyle is "rows" (the tool's flat rows) or "bedrock-batch"
+	// (Bedrock batch inference's output lines).
+	OutputStyle string `json:"output_style,omitempty"`
 
 	Concurrency       int           `json:"concurrency"`
 	RequestsPerMinute int           `json:"requests_per_minute,omitempty"`
@@ -102,6 +126,7 @@ func (c *Config) Validate() error {
 			add("--stop: a stop sequence may not be empty")
 		}
 	}
+	c.validateRequest(add)
 	if c.Concurrency < 1 {
 		add("--concurrency %d: must be at least 1", c.Concurrency)
 	}
@@ -130,6 +155,67 @@ func (c *Config) Validate() error {
 		return nil
 	}
 	return &ConfigError{Problems: problems}
+}
+
+// Output styles.
+const (
+	StyleRows         = "rows"
+	StyleBedrockBatch = "bedrock-batch"
+)
+
+// validateRequest checks the options that shape each Converse call.
+func (c *Config) validateRequest(add func(string, ...any)) {
+	switch c.ServiceTier {
+	case "", "default", "priority", "flex", "reserved":
+	default:
+		add("--service-tier %q: want default, priority, flex or reserved", c.ServiceTier)
+	}
+	switch c.Latency {
+	case "", "standard", "optimized":
+	default:
+		add("--latency %q: want standard or optimized", c.Latency)
+	}
+	if c.Guardrail != "" {
+		if _, _, err := ParseGuardrail(c.Guardrail); err != nil {
+			add("--guardrail %q: %v", c.Guardrail, err)
+		}
+	}
+	if c.System != "" && c.SystemFile != "" {
+		add("--system and --system-file are both given; use one")
+	}
+	if c.SchemaAttempts < 0 {
+		add("--schema-attempts %d: must be at least 1 (0 = the default, 3)", c.SchemaAttempts)
+	}
+	if c.AdditionalFields != "" {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(c.AdditionalFields), &obj); err != nil || obj == nil {
+			add("--additional-fields: must be a JSON object, such as {\"top_k\": 50}")
+		}
+	}
+	switch c.OutputStyle {
+	case "", StyleRows:
+	case StyleBedrockBatch:
+		if c.OutputFormat != FormatJSONL {
+			add("--output-style bedrock-batch writes JSONL: give --output-format jsonl")
+		}
+	default:
+		add("--output-style %q: want rows or bedrock-batch", c.OutputStyle)
+	}
+}
+
+// ParseGuardrail splits "ID:VERSION" (VERSION a number or DRAFT). The
+// identifier may be an ARN, which has colons of its own: the version is
+// after the last one.
+func ParseGuardrail(s string) (id, version string, err error) {
+	i := strings.LastIndex(s, ":")
+	if i <= 0 || i == len(s)-1 {
+		return "", "", errors.New("want ID:VERSION, such as gr-abc123:1 or gr-abc123:DRAFT")
+	}
+	id, version = s[:i], s[i+1:]
+	if version != "DRAFT" && strings.Trim(version, "0123456789") != "" {
+		return "", "", fmt.Errorf("version %q: want a number or DRAFT", version)
+	}
+	return id, version, nil
 }
 
 // ConfigError lists what is wrong with a configuration.

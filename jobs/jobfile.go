@@ -56,6 +56,23 @@ var jobKeys = []struct {
 	{"shard", func(c *Config) any { return &c.Shard }},
 	{"retry-errors", func(c *Config) any { return &c.RetryErrors }},
 	{"prices", func(c *Config) any { return &c.PricesFile }},
+	{"additional-fields", func(c *Config) any { return &c.AdditionalFields }},
+	{"stream", func(c *Config) any { return &c.Stream }},
+	{"template", func(c *Config) any { return &c.TemplateFile }},
+	{"id-field", func(c *Config) any { return &c.IDField }},
+	{"prompt-field", func(c *Config) any { return &c.PromptField }},
+	{"document-field", func(c *Config) any { return &c.DocumentFields }},
+	{"image-field", func(c *Config) any { return &c.ImageFields }},
+	{"system-file", func(c *Config) any { return &c.SystemFile }},
+	{"cache-system", func(c *Config) any { return &c.CacheSystem }},
+	{"service-tier", func(c *Config) any { return &c.ServiceTier }},
+	{"latency", func(c *Config) any { return &c.Latency }},
+	{"guardrail", func(c *Config) any { return &c.Guardrail }},
+	{"guardrail-trace", func(c *Config) any { return &c.GuardrailTrace }},
+	{"json-schema", func(c *Config) any { return &c.JSONSchemaFile }},
+	{"schema-attempts", func(c *Config) any { return &c.SchemaAttempts }},
+	{"s3-location-models", func(c *Config) any { return &c.S3LocationModels }},
+	{"output-style", func(c *Config) any { return &c.OutputStyle }},
 }
 
 // JobFileKeys returns the keys a job file may hold, the names of the

@@ -49,6 +49,23 @@ func fullConfig() Config {
 		Shard:             Shard{Index: 2, Count: 8},
 		RetryErrors:       true,
 		PricesFile:        "my-prices.json",
+		AdditionalFields:  `{"top_k": 50}`,
+		Stream:            true,
+		TemplateFile:      "prompt.tmpl",
+		IDField:           "doc_id",
+		PromptField:       "question",
+		DocumentFields:    []string{"pdf"},
+		ImageFields:       []string{"scan", "photo"},
+		SystemFile:        "system.txt",
+		CacheSystem:       true,
+		ServiceTier:       "flex",
+		Latency:           "optimized",
+		Guardrail:         "gr-abc123:2",
+		GuardrailTrace:    true,
+		JSONSchemaFile:    "schema.json",
+		SchemaAttempts:    4,
+		S3LocationModels:  []string{"amazon.nova-*"},
+		OutputStyle:       "bedrock-batch",
 	}
 }
 

@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
 // The output is the ledger: a record is done when a committed data file
@@ -87,7 +90,7 @@ func ScanOutput(ctx context.Context, opener reader.Opener, path func(string) str
 		if strings.HasSuffix(name, ".parquet") {
 			err = scanParquet(ctx, opener, path(name), add)
 		} else {
-			err = scanJSONL(ctx, opener, path(name), add)
+			err = scanJSONL(ctx, opener, path(name), ledgerRowOf, add)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading what the output already holds: %s: %w", path(name), err)
@@ -97,23 +100,51 @@ func ScanOutput(ctx context.Context, opener reader.Opener, path func(string) str
 	return l, nil
 }
 
-// scanJSONL calls add for every row of an output JSONL file.
-func scanJSONL[T any](ctx context.Context, opener reader.Opener, path string, add func(*T)) error {
+// scanJSONL calls add for every row of an output JSONL file, in either
+// style: flat rows decode straight into T, bedrock-batch lines through
+// writer.DecodeJSONLRow and toT.
+func scanJSONL[T any](ctx context.Context, opener reader.Opener, path string, toT func(*writer.Row) *T, add func(*T)) error {
 	rc, err := opener.Open(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	dec := json.NewDecoder(rc)
+	br := bufio.NewReaderSize(rc, 64<<10)
 	for line := 1; ; line++ {
-		var row T
-		if err := dec.Decode(&row); errors.Is(err, io.EOF) {
+		text, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(text)) > 0 {
+			row, decodeErr := decodeLine(text, toT)
+			if decodeErr != nil {
+				return fmt.Errorf("row %d: %w", line, decodeErr)
+			}
+			add(row)
+		}
+		if errors.Is(err, io.EOF) {
 			return nil
-		} else if err != nil {
+		}
+		if err != nil {
 			return fmt.Errorf("row %d: %w", line, err)
 		}
-		add(&row)
 	}
+}
+
+func decodeLine[T any](text []byte, toT func(*writer.Row) *T) (*T, error) {
+	if writer.IsBatchStyleLine(text) {
+		row, err := writer.DecodeJSONLRow(text)
+		if err != nil {
+			return nil, err
+		}
+		return toT(row), nil
+	}
+	var row T
+	return &row, json.Unmarshal(text, &row)
+}
+
+// ledgerRowOf is the ledger's part of a row.
+func ledgerRowOf(r *writer.Row) *ledgerRow {
+	return &ledgerRow{ID: r.ID, Status: r.Status, ErrorType: r.ErrorType, InputTokens: r.InputTokens,
+		OutputTokens: r.OutputTokens, TotalTokens: r.TotalTokens,
+		CacheReadInputTokens: r.CacheReadInputTokens, CacheWriteInputTokens: r.CacheWriteInputTokens}
 }
 
 // scanParquet calls add for every row of an output Parquet file.

@@ -48,7 +48,11 @@ func (p *parquetRow) row() *Row {
 		InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, TotalTokens: p.TotalTokens,
 		CacheReadInputTokens: p.CacheReadInputTokens, CacheWriteInputTokens: p.CacheWriteInputTokens,
 		LatencyMs: p.LatencyMs, Attempts: p.Attempts, ModelID: text(p.ModelID),
+		TimeToFirstTokenMs: p.TimeToFirstTokenMs, ServiceTier: text(p.ServiceTier),
 		ErrorType: text(p.ErrorType), ErrorMessage: text(p.ErrorMessage),
+	}
+	if p.OutputJSON != nil {
+		row.OutputJSON = json.RawMessage(*p.OutputJSON)
 	}
 	if p.Metadata != nil {
 		row.Metadata = json.RawMessage(*p.Metadata)

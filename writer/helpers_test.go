@@ -32,6 +32,10 @@ func sampleRows() []Row {
 		},
 		{ID: "r4", Status: StatusOK, Output: "", Metadata: json.RawMessage(`"just a string"`)},
 		{ID: "r5", Status: StatusOK, Output: "big numbers", InputTokens: 1 << 62, OutputTokens: -1},
+		{
+			ID: "r6", Status: StatusOK, Output: `{"title": "A", "score": 3}`, OutputJSON: json.RawMessage(`{"title": "A", "score": 3}`),
+			StopReason: "tool_use", TimeToFirstTokenMs: 41, ServiceTier: "flex", ModelID: "us.anthropic.claude-sonnet-4-20250514-v1:0",
+		},
 	}
 }
 

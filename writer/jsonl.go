@@ -20,6 +20,8 @@ type jsonlEncoder struct {
 	bw      *bufio.Writer
 	line    []byte
 	compact bytes.Buffer
+	// batchStyle writes the bedrock-batch style instead of flat rows.
+	batchStyle bool
 }
 
 func newJSONLEncoder() *jsonlEncoder { return &jsonlEncoder{} }
@@ -33,6 +35,14 @@ func (e *jsonlEncoder) begin(w io.Writer) {
 }
 
 func (e *jsonlEncoder) write(row *Row) error {
+	if e.batchStyle {
+		var err error
+		if e.line, err = appendBatchRow(e.line[:0], row); err != nil {
+			return err
+		}
+		_, err = e.bw.Write(e.line)
+		return err
+	}
 	e.line = e.appendRow(e.line[:0], row)
 	_, err := e.bw.Write(e.line)
 	return err
@@ -54,6 +64,8 @@ func (e *jsonlEncoder) appendRow(b []byte, row *Row) []byte {
 	b = jsonenc.AppendString(b, row.Status)
 	b = append(b, `,"output":`...)
 	b = jsonenc.AppendString(b, row.Output)
+	b = append(b, `,"output_json":`...)
+	b = e.appendJSON(b, row.OutputJSON)
 	b = append(b, `,"stop_reason":`...)
 	b = jsonenc.AppendString(b, row.StopReason)
 	b = append(b, `,"input_tokens":`...)
@@ -68,24 +80,28 @@ func (e *jsonlEncoder) appendRow(b []byte, row *Row) []byte {
 	b = strconv.AppendInt(b, row.CacheWriteInputTokens, 10)
 	b = append(b, `,"latency_ms":`...)
 	b = strconv.AppendInt(b, row.LatencyMs, 10)
+	b = append(b, `,"time_to_first_token_ms":`...)
+	b = strconv.AppendInt(b, row.TimeToFirstTokenMs, 10)
 	b = append(b, `,"attempts":`...)
 	b = strconv.AppendInt(b, row.Attempts, 10)
 	b = append(b, `,"model_id":`...)
 	b = jsonenc.AppendString(b, row.ModelID)
+	b = append(b, `,"service_tier":`...)
+	b = jsonenc.AppendString(b, row.ServiceTier)
 	b = append(b, `,"error_type":`...)
 	b = jsonenc.AppendString(b, row.ErrorType)
 	b = append(b, `,"error_message":`...)
 	b = jsonenc.AppendString(b, row.ErrorMessage)
 	b = append(b, `,"metadata":`...)
-	b = e.appendMetadata(b, row.Metadata)
+	b = e.appendJSON(b, row.Metadata)
 	return append(b, "}\n"...)
 }
 
-// appendMetadata appends the metadata compacted onto one line, or null when
-// there is none. Metadata that is not valid JSON (which the reader never
-// produces) is written as a JSON string of its text rather than failing
-// the run or breaking the line.
-func (e *jsonlEncoder) appendMetadata(b []byte, m json.RawMessage) []byte {
+// appendJSON appends a JSON value (metadata, structured output) compacted
+// onto one line, or null when there is none. A value that is not valid JSON
+// (which the reader and the pipeline never produce) is written as a JSON
+// string of its text rather than failing the run or breaking the line.
+func (e *jsonlEncoder) appendJSON(b []byte, m json.RawMessage) []byte {
 	if len(m) == 0 {
 		return append(b, "null"...)
 	}

@@ -27,6 +27,7 @@ type parquetRow struct {
 	ID                    string  `parquet:"id,string"`
 	Status                string  `parquet:"status,string,dict"`
 	Output                *string `parquet:"output,optional"`
+	OutputJSON            *string `parquet:"output_json,optional"`
 	StopReason            *string `parquet:"stop_reason,optional,dict"`
 	InputTokens           int64   `parquet:"input_tokens"`
 	OutputTokens          int64   `parquet:"output_tokens"`
@@ -34,13 +35,15 @@ type parquetRow struct {
 	CacheReadInputTokens  int64   `parquet:"cache_read_input_tokens"`
 	CacheWriteInputTokens int64   `parquet:"cache_write_input_tokens"`
 	LatencyMs             int64   `parquet:"latency_ms"`
+	TimeToFirstTokenMs    int64   `parquet:"time_to_first_token_ms"`
 	Attempts              int64   `parquet:"attempts"`
 	ModelID               *string `parquet:"model_id,optional,dict"`
+	ServiceTier           *string `parquet:"service_tier,optional,dict"`
 	ErrorType             *string `parquet:"error_type,optional,dict"`
 	ErrorMessage          *string `parquet:"error_message,optional"`
 	Metadata              *string `parquet:"metadata,optional"`
 
-	vals [6]string // what the optional columns point to
+	vals [8]string // what the optional columns point to
 }
 
 // optional points *dst at v stored in slot, or sets it nil when v is empty.
@@ -77,6 +80,7 @@ func (e *parquetEncoder) begin(w io.Writer) {
 			parquet.CreatedBy("bedrock-batch", "", ""),
 			// Min/max of free text are useless for filtering and can be large.
 			parquet.SkipPageBounds("output"),
+			parquet.SkipPageBounds("output_json"),
 			parquet.SkipPageBounds("error_message"),
 			parquet.SkipPageBounds("metadata"),
 		)
@@ -97,6 +101,9 @@ func (e *parquetEncoder) write(row *Row) error {
 	p.CacheWriteInputTokens = row.CacheWriteInputTokens
 	p.LatencyMs = row.LatencyMs
 	p.Attempts = row.Attempts
+	p.TimeToFirstTokenMs = row.TimeToFirstTokenMs
+	optional(&p.OutputJSON, &p.vals[6], validUTF8(string(row.OutputJSON)))
+	optional(&p.ServiceTier, &p.vals[7], validUTF8(row.ServiceTier))
 	optional(&p.Output, &p.vals[0], validUTF8(row.Output))
 	optional(&p.StopReason, &p.vals[1], validUTF8(row.StopReason))
 	optional(&p.ModelID, &p.vals[2], validUTF8(row.ModelID))

@@ -14,9 +14,12 @@ const (
 // Row is one output row: the result of one input record. JSONL and Parquet
 // carry the same flat, snake_case fields.
 type Row struct {
-	ID                    string          `json:"id"`
-	Status                string          `json:"status"`
-	Output                string          `json:"output"`
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Output string `json:"output"`
+	// OutputJSON is the structured output (the forced tool's input) when
+	// the job asked for one: JSONL embeds it as JSON, Parquet as its text.
+	OutputJSON            json.RawMessage `json:"output_json"`
 	StopReason            string          `json:"stop_reason"`
 	InputTokens           int64           `json:"input_tokens"`
 	OutputTokens          int64           `json:"output_tokens"`
@@ -24,9 +27,17 @@ type Row struct {
 	CacheReadInputTokens  int64           `json:"cache_read_input_tokens"`
 	CacheWriteInputTokens int64           `json:"cache_write_input_tokens"`
 	LatencyMs             int64           `json:"latency_ms"`
-	Attempts              int64           `json:"attempts"`
-	ModelID               string          `json:"model_id"`
-	ErrorType             string          `json:"error_type"`
-	ErrorMessage          string          `json:"error_message"`
-	Metadata              json.RawMessage `json:"metadata"`
+	// TimeToFirstTokenMs is how long a streamed call took to its first
+	// content; 0 for Converse.
+	TimeToFirstTokenMs int64  `json:"time_to_first_token_ms"`
+	Attempts           int64  `json:"attempts"`
+	ModelID            string `json:"model_id"`
+	// ServiceTier is the tier that served the call, as Bedrock reported it.
+	ServiceTier  string          `json:"service_tier"`
+	ErrorType    string          `json:"error_type"`
+	ErrorMessage string          `json:"error_message"`
+	Metadata     json.RawMessage `json:"metadata"`
+	// ModelInput is the Converse-shaped request, written only in the
+	// bedrock-batch style (which echoes it as modelInput).
+	ModelInput json.RawMessage `json:"-"`
 }

@@ -36,6 +36,9 @@ type Options struct {
 	// MaxRowsPerFile rotates to a new file after this many rows; 0 means
 	// DefaultMaxRowsPerFile.
 	MaxRowsPerFile int
+	// Style is the shape of JSONL rows: StyleRows (the default) or
+	// StyleBedrockBatch.
+	Style string
 }
 
 // encoder turns rows into the bytes of one data file at a time.
@@ -82,7 +85,9 @@ func New(dest Destination, opts Options) (*Writer, error) {
 	w := &Writer{dest: dest, opts: opts}
 	switch opts.Format {
 	case JSONL:
-		w.ext, w.enc = ".jsonl", newJSONLEncoder()
+		enc := newJSONLEncoder()
+		enc.batchStyle = opts.Style == StyleBedrockBatch
+		w.ext, w.enc = ".jsonl", enc
 	case Parquet:
 		w.ext, w.enc = ".parquet", newParquetEncoder()
 	default:
