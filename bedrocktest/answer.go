@@ -100,14 +100,29 @@ const (
 	stopEndTurn      = "end_turn"
 	stopMaxTokens    = "max_tokens"
 	stopStopSequence = "stop_sequence"
+	stopToolUse      = "tool_use"
+	stopGuardrail    = "guardrail_intervened"
 )
 
-// reply is what a call answers: always a prefix of Answer(prompt).
+// reply is what a call answers: a prefix of Answer(prompt), a tool use, or a guardrail's
+// message.
 type reply struct {
-	text         string
+	text         string    // the answer's text, or the tool use's input JSON text as streamed
+	tool         *toolCall // set for a tool-use answer
 	stopReason   string
-	inputTokens  int64
+	inputTokens  int64 // not read from or written to the prompt cache
 	outputTokens int64
+	cacheRead    int64
+	cacheWrite   int64
+	cacheUsage   bool   // the request had a cachePoint: usage carries the cache fields
+	tier         string // serviceTier.type echoed
+	latency      string // performanceConfig.latency echoed, "" when not sent
+}
+
+// toolCall is the toolUse block of a tool-use answer.
+type toolCall struct {
+	id, name string
+	mismatch bool // the input violates the schema on purpose (Faults.SchemaMismatch)
 }
 
 // makeReply applies stop sequences, then maxTokens (nil = no limit), to the answer.
@@ -132,6 +147,41 @@ func makeReply(answer string, inputTokens int64, maxTokens *int32, stopSequences
 		r.stopReason = stopMaxTokens
 	}
 	return r
+}
+
+// makeToolReply answers with a call of tool: its input is ToolInput, and outputTokens the
+// CountTokens of that JSON text. When maxTokens is smaller the input is cut after maxTokens
+// words and the stop reason is max_tokens: a stream carries the cut JSON text, a Converse
+// answer the empty input {} (a document must be whole).
+func makeToolReply(tool *toolSpec, prompt string, maxTokens *int32, mismatch bool) reply {
+	input := ToolInput(tool.InputSchema.JSON, prompt, mismatch)
+	r := reply{
+		text:       input,
+		tool:       &toolCall{id: toolUseID(tool.Name, prompt), name: tool.Name, mismatch: mismatch},
+		stopReason: stopToolUse,
+	}
+	r.outputTokens = CountTokens(input)
+	if maxTokens != nil && int64(*maxTokens) < r.outputTokens {
+		r.text = firstWords(input, int(*maxTokens))
+		r.outputTokens = int64(*maxTokens)
+		r.stopReason = stopMaxTokens
+	}
+	return r
+}
+
+// guardrailReply is a guardrail's intervention: the model never ran, so there are no output
+// tokens and the prompt cache is not touched.
+func guardrailReply(inputTokens int64) reply {
+	return reply{text: GuardrailBlockedMessage, stopReason: stopGuardrail, inputTokens: inputTokens}
+}
+
+// toolInputDocument is the input a Converse answer carries: the whole JSON, or {} when it
+// was cut by maxTokens.
+func (r *reply) toolInputDocument() string {
+	if r.stopReason == stopMaxTokens {
+		return "{}"
+	}
+	return r.text
 }
 
 // firstWords returns the prefix of s that ends with its n-th word (or its last word).

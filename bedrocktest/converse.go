@@ -12,14 +12,27 @@ import (
 func writeConverse(w http.ResponseWriter, r reply, latencyMs int64) bool {
 	buf := getBuf()
 	defer putBuf(buf)
-	b := append((*buf)[:0], `{"output":{"message":{"role":"assistant","content":[{"text":`...)
-	b = jsonenc.AppendString(b, r.text)
-	b = append(b, `}]}},"stopReason":`...)
+	b := append((*buf)[:0], `{"output":{"message":{"role":"assistant","content":[`...)
+	if r.tool != nil {
+		b = append(b, `{"toolUse":{"toolUseId":`...)
+		b = jsonenc.AppendString(b, r.tool.id)
+		b = append(b, `,"name":`...)
+		b = jsonenc.AppendString(b, r.tool.name)
+		b = append(b, `,"input":`...)
+		b = append(b, r.toolInputDocument()...)
+		b = append(b, `}}`...)
+	} else {
+		b = append(b, `{"text":`...)
+		b = jsonenc.AppendString(b, r.text)
+		b = append(b, '}')
+	}
+	b = append(b, `]}},"stopReason":`...)
 	b = jsonenc.AppendString(b, r.stopReason)
 	b = append(b, ',')
 	b = appendUsage(b, r)
 	b = append(b, ',')
 	b = appendMetrics(b, latencyMs)
+	b = appendServed(b, r)
 	b = append(b, '}')
 	*buf = b
 	h := w.Header()
@@ -30,13 +43,21 @@ func writeConverse(w http.ResponseWriter, r reply, latencyMs int64) bool {
 	return err == nil
 }
 
+// appendUsage writes usage: totalTokens counts input, output, cache read and cache write
+// tokens; the cache fields are there when the request had a cachePoint.
 func appendUsage(b []byte, r reply) []byte {
 	b = append(b, `"usage":{"inputTokens":`...)
 	b = strconv.AppendInt(b, r.inputTokens, 10)
 	b = append(b, `,"outputTokens":`...)
 	b = strconv.AppendInt(b, r.outputTokens, 10)
 	b = append(b, `,"totalTokens":`...)
-	b = strconv.AppendInt(b, r.inputTokens+r.outputTokens, 10)
+	b = strconv.AppendInt(b, r.inputTokens+r.outputTokens+r.cacheRead+r.cacheWrite, 10)
+	if r.cacheUsage {
+		b = append(b, `,"cacheReadInputTokens":`...)
+		b = strconv.AppendInt(b, r.cacheRead, 10)
+		b = append(b, `,"cacheWriteInputTokens":`...)
+		b = strconv.AppendInt(b, r.cacheWrite, 10)
+	}
 	return append(b, '}')
 }
 
@@ -44,6 +65,21 @@ func appendMetrics(b []byte, latencyMs int64) []byte {
 	b = append(b, `"metrics":{"latencyMs":`...)
 	b = strconv.AppendInt(b, latencyMs, 10)
 	return append(b, '}')
+}
+
+// appendServed writes, after a comma, how the call was served: serviceTier (always; "default"
+// when none was requested) and performanceConfig (when one was sent). Both sit at the top of
+// a ConverseOutput and in a stream's metadata event.
+func appendServed(b []byte, r reply) []byte {
+	b = append(b, `,"serviceTier":{"type":`...)
+	b = jsonenc.AppendString(b, r.tier)
+	b = append(b, '}')
+	if r.latency != "" {
+		b = append(b, `,"performanceConfig":{"latency":`...)
+		b = jsonenc.AppendString(b, r.latency)
+		b = append(b, '}')
+	}
+	return b
 }
 
 // bufPool holds response buffers, so answering allocates no body.

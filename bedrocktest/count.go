@@ -40,8 +40,8 @@ func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request, modelID st
 		writeError(w, http.StatusNotFound, errResourceNotFound, "The provided model identifier is invalid. (bedrocktest: not in Options.Models)")
 		return
 	}
-	h.countCalls.Add(1)
+	h.stats.countCalls.Add(1)
 	c := call{modelID: modelID, req: *body.Input.Converse}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write([]byte(`{"inputTokens":` + strconv.FormatInt(c.inputTokens(), 10) + `}`))
+	w.Write([]byte(`{"inputTokens":` + strconv.FormatInt(c.measure().tokens, 10) + `}`))
 }

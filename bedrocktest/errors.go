@@ -23,6 +23,7 @@ const (
 	msgThrottledFault = "Too many requests, please wait before trying again. (bedrocktest: injected)"
 	msgThrottledRPM   = "Too many requests, please wait before trying again. (bedrocktest: requests-per-minute quota)"
 	msgThrottledTPM   = "Too many tokens, please wait before trying again. (bedrocktest: tokens-per-minute quota)"
+	msgThrottledTPD   = "Too many tokens per day, please wait before trying again."
 	msgInternal       = "The server encountered an internal error. (bedrocktest: injected)"
 	msgUnavailable    = "The service is temporarily unable to handle the request. (bedrocktest: injected)"
 	msgClosed         = "The service is shutting down. (bedrocktest: closed)"

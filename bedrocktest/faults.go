@@ -46,9 +46,9 @@ type dice struct {
 	rng   *rand.Rand
 }
 
-// newDice returns nil when no fault can fire, so the hot path skips the lock.
+// newDice returns nil when none of the seven faults can fire, so the hot path skips the lock.
 func newDice(f Faults, seed int64) *dice {
-	if f == (Faults{}) {
+	if f.list() == (Faults{}).list() {
 		return nil
 	}
 	s := uint64(seed)
@@ -72,4 +72,31 @@ func (d *dice) roll() fault {
 		}
 	}
 	return faultNone
+}
+
+// coin is a seeded Bernoulli draw with its own source, for an answer-shaping fault (schema
+// mismatch) that must not shift the sequence of the seven failure dice.
+type coin struct {
+	p   float64
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+// newCoin returns nil when p is zero.
+func newCoin(p float64, seed int64, salt uint64) *coin {
+	if p <= 0 {
+		return nil
+	}
+	s := uint64(seed) ^ salt
+	return &coin{p: p, rng: rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15))}
+}
+
+// flip reports whether the next draw comes up.
+func (c *coin) flip() bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rng.Float64() < c.p
 }

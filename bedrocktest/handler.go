@@ -2,6 +2,7 @@ package bedrocktest
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -11,57 +12,34 @@ import (
 // Handler is the emulator as an http.Handler, for a caller that runs its own server
 // (`batch emulate --addr`). NewServer wraps one.
 type Handler struct {
-	opts  Options
-	quota *quota
-	dice  *dice
+	opts     Options
+	quota    *quota
+	cache    *promptCache
+	dice     *dice
+	mismatch *coin // Faults.SchemaMismatch
 
 	done      chan struct{}
 	closeOnce sync.Once
 	inflight  atomic.Int64
 	midStream atomic.Uint64 // mid-stream exceptions so far, to alternate their types
 
-	requests, ok, throttled, faults, invalid, canceled atomic.Int64
-	countCalls                                         atomic.Int64
-	inputTokens, outputTokens                          atomic.Int64
+	stats  counters
+	models modelTable
 }
 
 var _ http.Handler = (*Handler)(nil)
 
-// NewHandler returns an emulator configured by opts. Its quota buckets start full now.
+// NewHandler returns an emulator configured by opts. Its quota buckets start full now, and
+// its quota day (Options.DayLength) begins now.
 func NewHandler(opts Options) *Handler {
+	now := time.Now()
 	return &Handler{
-		opts:  opts,
-		quota: newQuota(opts, time.Now()),
-		dice:  newDice(opts.Faults, opts.Seed),
-		done:  make(chan struct{}),
-	}
-}
-
-// Stats counts what the emulator has answered so far.
-type Stats struct {
-	Requests     int64 // every request received, including unroutable ones
-	OK           int64 // calls answered successfully (for streams: complete streams)
-	Throttled    int64 // 429s from the quota or from the Throttle fault (a mid-stream throttlingException counts in Faults only)
-	Faults       int64 // all injected faults, including injected throttles
-	Invalid      int64 // 400 ValidationExceptions
-	Canceled     int64 // admitted calls the client gave up on (or Close ended) before the answer was written
-	InputTokens  int64 // summed over OK calls only: what a correct client must report in total
-	OutputTokens int64 // summed over OK calls only
-	CountTokens  int64 // CountTokens calls answered (not in Requests)
-}
-
-// Stats returns the counters so far. It is safe for concurrent use.
-func (h *Handler) Stats() Stats {
-	return Stats{
-		Requests:     h.requests.Load(),
-		OK:           h.ok.Load(),
-		Throttled:    h.throttled.Load(),
-		Faults:       h.faults.Load(),
-		Invalid:      h.invalid.Load(),
-		Canceled:     h.canceled.Load(),
-		InputTokens:  h.inputTokens.Load(),
-		OutputTokens: h.outputTokens.Load(),
-		CountTokens:  h.countCalls.Load(),
+		opts:     opts,
+		quota:    newQuota(opts, now),
+		cache:    newPromptCache(opts, now),
+		dice:     newDice(opts.Faults, opts.Seed),
+		mismatch: newCoin(opts.Faults.SchemaMismatch, opts.Seed, 0x5c4e3a),
+		done:     make(chan struct{}),
 	}
 }
 
@@ -103,7 +81,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.inflight.Add(1)
 	defer h.inflight.Add(-1)
-	h.requests.Add(1)
+	h.stats.requests.Add(1)
 	start := time.Now()
 
 	modelID, stream, routed := route(r)
@@ -112,6 +90,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"bedrocktest serves only POST /model/{modelId}/converse and /model/{modelId}/converse-stream, not "+r.Method+" "+r.URL.EscapedPath())
 		return
 	}
+	mc := h.modelCounters(modelID)
+	mc.requests.Add(1)
 	if h.closed() {
 		writeError(w, http.StatusServiceUnavailable, errUnavailable, msgClosed)
 		return
@@ -121,12 +101,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.opts.Observe(c.observed(raw, err))
 	}
 	if err != nil {
-		h.invalid.Add(1)
+		h.stats.invalid.Add(1)
 		writeError(w, http.StatusBadRequest, errValidation, err.Error())
 		return
 	}
-	if msg := c.validate(); msg != "" {
-		h.invalid.Add(1)
+	if msg := c.validate(&h.opts); msg != "" {
+		h.stats.invalid.Add(1)
 		writeError(w, http.StatusBadRequest, errValidation, msg)
 		return
 	}
@@ -140,37 +120,43 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f = faultNone
 	}
 	if f != faultNone {
-		h.faults.Add(1)
+		h.stats.faults.Add(1)
 	}
-	if h.injectEarly(w, r, f) {
+	if h.injectEarly(w, r, f, mc) {
 		return
 	}
 
-	inputTokens := c.inputTokens()
-	reserved := c.reservation(inputTokens)
-	if msg := h.quota.admit(time.Now(), reserved); msg != "" {
-		h.throttled.Add(1)
+	in := c.measure()
+	reserved := c.reservation(in.tokens, h.opts.defaultMaxTokens())
+	if msg := h.quota.admit(time.Now(), modelID, reserved); msg != "" {
+		h.stats.throttled.Add(1)
+		mc.throttled.Add(1)
 		writeError(w, http.StatusTooManyRequests, errThrottling, msg)
 		return
 	}
-	used := inputTokens // what the call consumed, settled when it ends
-	defer func() { h.quota.settle(time.Now(), reserved, used) }()
+	burndown := h.opts.burndown(modelID)
+	used := float64(in.tokens) // quota tokens the call consumed, settled when it ends
+	defer func() {
+		h.quota.settle(time.Now(), modelID, reserved, used)
+		mc.quotaTokens.Add(int64(math.Round(used)))
+	}()
 
 	if !h.wait(r.Context(), h.opts.Latency) {
-		h.canceled.Add(1)
+		h.stats.canceled.Add(1)
 		if h.closed() {
 			writeError(w, http.StatusServiceUnavailable, errUnavailable, msgClosed)
 		}
 		return
 	}
 
-	rep := makeReply(Answer(c.prompt()), inputTokens, c.maxTokens(), c.stopSequences())
+	rep := h.answer(&c, in)
+	used = float64(rep.inputTokens + rep.cacheWrite) // cache reads are released at settlement
 	if !stream {
-		used += rep.outputTokens
+		used += float64(rep.outputTokens) * burndown
 		if writeConverse(w, rep, time.Since(start).Milliseconds()) {
-			h.succeeded(rep)
+			h.succeeded(rep, mc)
 		} else {
-			h.canceled.Add(1)
+			h.stats.canceled.Add(1)
 		}
 		return
 	}
@@ -179,20 +165,44 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		throttle = h.midStream.Add(1)%2 == 1
 	}
 	out := writeStream(w, rep, f, throttle, func() int64 { return time.Since(start).Milliseconds() })
-	used += out.sentTokens
+	used += float64(out.sentTokens) * burndown
 	switch {
 	case out.complete:
-		h.succeeded(rep)
+		h.succeeded(rep, mc)
 	case f == faultNone:
-		h.canceled.Add(1)
+		h.stats.canceled.Add(1)
 	}
 }
 
+// answer builds the reply of an admitted call: a guardrail's intervention, a forced tool use,
+// or the text answer; then splits the input between plain and cached tokens.
+func (h *Handler) answer(c *call, in inputInfo) reply {
+	if c.guardrailIntervenes() {
+		r := guardrailReply(in.tokens)
+		r.cacheUsage = len(in.points) > 0
+		r.tier, r.latency = c.tier(), c.latency()
+		return r
+	}
+	prompt := c.prompt()
+	var r reply
+	if tool := c.forcedTool(prompt); tool != nil {
+		r = makeToolReply(tool, prompt, c.maxTokens(), h.mismatch.flip())
+	} else {
+		r = makeReply(Answer(prompt), 0, c.maxTokens(), c.stopSequences())
+	}
+	// The input tokens are known once the cache has had its say.
+	split := h.cache.split(time.Now(), in)
+	r.inputTokens, r.cacheRead, r.cacheWrite, r.cacheUsage = split.input, split.read, split.write, split.used
+	r.tier, r.latency = c.tier(), c.latency()
+	return r
+}
+
 // injectEarly acts out the faults that strike before admission, and reports whether f was one.
-func (h *Handler) injectEarly(w http.ResponseWriter, r *http.Request, f fault) bool {
+func (h *Handler) injectEarly(w http.ResponseWriter, r *http.Request, f fault, mc *modelCounters) bool {
 	switch f {
 	case faultThrottle:
-		h.throttled.Add(1)
+		h.stats.throttled.Add(1)
+		mc.throttled.Add(1)
 		writeError(w, http.StatusTooManyRequests, errThrottling, msgThrottledFault)
 	case faultInternalError:
 		writeError(w, http.StatusInternalServerError, errInternalServer, msgInternal)
@@ -210,12 +220,6 @@ func (h *Handler) injectEarly(w http.ResponseWriter, r *http.Request, f fault) b
 		return false // none, or a stream fault that acts later
 	}
 	return true
-}
-
-func (h *Handler) succeeded(r reply) {
-	h.ok.Add(1)
-	h.inputTokens.Add(r.inputTokens)
-	h.outputTokens.Add(r.outputTokens)
 }
 
 // timerPool recycles latency timers (safe to Reset since Go 1.23: no stale ticks).

@@ -2,6 +2,9 @@ package bedrocktest
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/aws/smithy-go"
 )
 
 const testModel = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -79,7 +83,12 @@ type streamResult struct {
 	stopReason  types.StopReason // "" without messageStop
 	usage       *types.TokenUsage
 	gotMetadata bool
+	metadata    types.ConverseStreamMetadataEvent
 	err         error // stream.Err() after the events channel closed
+
+	toolUseID, toolName string // from contentBlockStart
+	toolInput           string // the toolUse deltas joined
+	toolDeltas          int
 }
 
 // readStream drains a stream the way a careful client does.
@@ -92,16 +101,25 @@ func readStream(t testing.TB, out *bedrockruntime.ConverseStreamOutput) streamRe
 		switch v := ev.(type) {
 		case *types.ConverseStreamOutputMemberMessageStart:
 			r.started = true
+		case *types.ConverseStreamOutputMemberContentBlockStart:
+			if s, ok := v.Value.Start.(*types.ContentBlockStartMemberToolUse); ok {
+				r.toolUseID, r.toolName = aws.ToString(s.Value.ToolUseId), aws.ToString(s.Value.Name)
+			}
 		case *types.ConverseStreamOutputMemberContentBlockDelta:
-			if d, ok := v.Value.Delta.(*types.ContentBlockDeltaMemberText); ok {
+			switch d := v.Value.Delta.(type) {
+			case *types.ContentBlockDeltaMemberText:
 				r.text += d.Value
 				r.deltas++
+			case *types.ContentBlockDeltaMemberToolUse:
+				r.toolInput += aws.ToString(d.Value.Input)
+				r.toolDeltas++
 			}
 		case *types.ConverseStreamOutputMemberMessageStop:
 			r.stopReason = v.Value.StopReason
 		case *types.ConverseStreamOutputMemberMetadata:
 			r.gotMetadata = true
 			r.usage = v.Value.Usage
+			r.metadata = v.Value
 		}
 	}
 	r.err = stream.Err()
@@ -130,11 +148,68 @@ func (o *observer) last(t testing.TB) ObservedRequest {
 	return o.seen[len(o.seen)-1]
 }
 
+// checkStats compares every counter. A want without Tiers means every OK call was served on
+// the default tier, as calls that request none are.
 func checkStats(t testing.TB, srv *Server, want Stats) {
 	t.Helper()
+	if want.Tiers == (TierCounts{}) {
+		want.Tiers.Default = want.OK
+	}
 	if got := srv.Stats(); got != want {
 		t.Errorf("Stats() = %+v\nwant       %+v", got, want)
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// usageOf flattens a TokenUsage for comparisons; nil cache fields are -1, so "absent" and
+// "zero" differ.
+type usageNums struct{ in, out, total, read, write int32 }
+
+func usageOf(u *types.TokenUsage) usageNums {
+	if u == nil {
+		return usageNums{-1, -1, -1, -1, -1}
+	}
+	orMinus := func(p *int32) int32 {
+		if p == nil {
+			return -1
+		}
+		return *p
+	}
+	return usageNums{orMinus(u.InputTokens), orMinus(u.OutputTokens), orMinus(u.TotalTokens), orMinus(u.CacheReadInputTokens), orMinus(u.CacheWriteInputTokens)}
+}
+
+// toolUseOf returns the single toolUse block of a Converse output, with its input decoded.
+// The input must be a JSON object.
+func toolUseOf(t testing.TB, out *bedrockruntime.ConverseOutput) (types.ToolUseBlock, map[string]any) {
+	t.Helper()
+	msg, ok := out.Output.(*types.ConverseOutputMemberMessage)
+	if !ok || len(msg.Value.Content) != 1 {
+		t.Fatalf("output %+v: want a message with one block", out.Output)
+	}
+	tu, ok := msg.Value.Content[0].(*types.ContentBlockMemberToolUse)
+	if !ok {
+		t.Fatalf("block is %T, want a toolUse", msg.Value.Content[0])
+	}
+	raw, err := tu.Value.Input.MarshalSmithyDocument()
+	if err != nil {
+		t.Fatalf("toolUse input: %v", err)
+	}
+	var input map[string]any // through JSON, so numbers are float64 as in a test's want
+	if err := json.Unmarshal(raw, &input); err != nil {
+		t.Fatalf("toolUse input %s: %v", raw, err)
+	}
+	return tu.Value, input
+}
+
+// expectAPIError checks that err is the named API error and its message contains want.
+func expectAPIError(t testing.TB, err error, code, want string) {
+	t.Helper()
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		t.Fatalf("err = %v (%T), want a %s", err, err, code)
+	}
+	if api.ErrorCode() != code || !strings.Contains(api.ErrorMessage(), want) {
+		t.Errorf("got %s %q, want %s containing %q", api.ErrorCode(), api.ErrorMessage(), code, want)
+	}
+}

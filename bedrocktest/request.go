@@ -11,29 +11,6 @@ import (
 	"sync"
 )
 
-// Wire shapes of a Converse request, decoded with only the fields the emulator reads.
-type (
-	converseRequest struct {
-		Messages                     []wireMessage    `json:"messages"`
-		System                       []wireBlock      `json:"system"`
-		InferenceConfig              *inferenceConfig `json:"inferenceConfig"`
-		AdditionalModelRequestFields json.RawMessage  `json:"additionalModelRequestFields"`
-	}
-	wireMessage struct {
-		Role    string      `json:"role"`
-		Content []wireBlock `json:"content"`
-	}
-	wireBlock struct {
-		Text *string `json:"text"` // nil for other block types (image, document, cachePoint...)
-	}
-	inferenceConfig struct {
-		MaxTokens     *int32   `json:"maxTokens"`
-		Temperature   *float32 `json:"temperature"`
-		TopP          *float32 `json:"topP"`
-		StopSequences []string `json:"stopSequences"`
-	}
-)
-
 // call is one decoded request.
 type call struct {
 	modelID string
@@ -55,12 +32,13 @@ func (c *call) stopSequences() []string {
 	return c.req.InferenceConfig.StopSequences
 }
 
-// reservation is what the TPM quota takes at admission.
-func (c *call) reservation(inputTokens int64) int64 {
+// reservation is what the TPM and TPD quotas take at admission: every input token, cached or
+// not, plus maxTokens (or the configured default).
+func (c *call) reservation(inputTokens, defaultMax int64) int64 {
 	if m := c.maxTokens(); m != nil {
 		return inputTokens + int64(*m)
 	}
-	return inputTokens + DefaultMaxTokens
+	return inputTokens + defaultMax
 }
 
 // route splits a request path into the model id and the operation.
@@ -110,8 +88,22 @@ func decodeCall(r *http.Request, modelID string, stream, keepRaw bool) (c call, 
 	return c, raw, nil
 }
 
-// validate returns why the service would reject the request, or "".
-func (c *call) validate() string {
+// validate returns why the service would reject the request, or "". Each step is in the file
+// that owns the feature; the first complaint wins.
+func (c *call) validate(o *Options) string {
+	for _, check := range []func(*Options) string{
+		c.validateMessages, c.validateMedia, c.validateCachePoints, c.validateTools,
+		c.validateGuardrail, c.validateConfigs, c.validateModelRules,
+	} {
+		if msg := check(o); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
+// validateMessages checks the conversation's shape, InvalidMarker and maxTokens.
+func (c *call) validateMessages(*Options) string {
 	req := &c.req
 	if len(req.Messages) == 0 {
 		return "A conversation must start with a user message: messages is empty. Try again with at least one message."
@@ -143,22 +135,45 @@ func (c *call) validate() string {
 	return ""
 }
 
-// inputTokens counts the words of every system and message text.
-func (c *call) inputTokens() int64 {
-	var n int64
-	for _, b := range c.req.System {
-		if b.Text != nil {
-			n += CountTokens(*b.Text)
+// validateConfigs checks the enums of performanceConfig and serviceTier.
+func (c *call) validateConfigs(*Options) string {
+	if p := c.req.PerformanceConfig; p != nil && p.Latency != "standard" && p.Latency != "optimized" {
+		return enumError(p.Latency, "performanceConfig.latency", "standard, optimized")
+	}
+	if t := c.req.ServiceTier; t != nil {
+		switch t.Type {
+		case "default", "priority", "flex", "reserved":
+		default:
+			return enumError(t.Type, "serviceTier.type", "priority, default, flex, reserved")
 		}
 	}
-	for _, m := range c.req.Messages {
-		for _, b := range m.Content {
-			if b.Text != nil {
-				n += CountTokens(*b.Text)
-			}
-		}
+	return ""
+}
+
+// enumError words an enum violation as AWS's request validation does.
+func enumError(value, path, set string) string {
+	return fmt.Sprintf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy enum value set: [%s]", value, path, set)
+}
+
+// modelError prefixes what the model itself rejected, as Bedrock reports it.
+func modelError(format string, args ...any) string {
+	return "The model returned the following errors: " + fmt.Sprintf(format, args...)
+}
+
+// tier is the service tier the call is served on: the requested one, or "default".
+func (c *call) tier() string {
+	if t := c.req.ServiceTier; t != nil && t.Type != "" {
+		return t.Type
 	}
-	return n
+	return "default"
+}
+
+// latency is the requested performanceConfig.latency, or "".
+func (c *call) latency() string {
+	if p := c.req.PerformanceConfig; p != nil {
+		return p.Latency
+	}
+	return ""
 }
 
 // prompt joins the text blocks of the last user message with "\n".
@@ -180,33 +195,4 @@ func (c *call) prompt() string {
 		return strings.Join(texts, "\n")
 	}
 	return ""
-}
-
-// observed builds what Options.Observe receives.
-func (c *call) observed(raw []byte, decodeErr error) ObservedRequest {
-	o := ObservedRequest{
-		ModelID:                      c.modelID,
-		Stream:                       c.stream,
-		AdditionalModelRequestFields: c.req.AdditionalModelRequestFields,
-		Raw:                          raw,
-		DecodeError:                  decodeErr,
-	}
-	for _, b := range c.req.System {
-		if b.Text != nil {
-			o.System = append(o.System, *b.Text)
-		}
-	}
-	for _, m := range c.req.Messages {
-		om := ObservedMessage{Role: m.Role}
-		for _, b := range m.Content {
-			if b.Text != nil {
-				om.Text = append(om.Text, *b.Text)
-			}
-		}
-		o.Messages = append(o.Messages, om)
-	}
-	if ic := c.req.InferenceConfig; ic != nil {
-		o.MaxTokens, o.Temperature, o.TopP, o.StopSequences = ic.MaxTokens, ic.Temperature, ic.TopP, ic.StopSequences
-	}
-	return o
 }

@@ -61,5 +61,11 @@ func (s *Server) Close() {
 // Stats returns the counters so far. It is safe for concurrent use.
 func (s *Server) Stats() Stats { return s.handler.Stats() }
 
+// ModelStats returns the counters of every model id called so far.
+func (s *Server) ModelStats() map[string]ModelStats { return s.handler.ModelStats() }
+
+// ResetDay starts a new quota day now; see Handler.ResetDay.
+func (s *Server) ResetDay() { s.handler.ResetDay() }
+
 // Handler returns the emulator the server runs.
 func (s *Server) Handler() *Handler { return s.handler }

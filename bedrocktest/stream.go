@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"net"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
@@ -20,6 +21,7 @@ const deltaWords = 3
 // byte) without its dozen allocations per message.
 var (
 	hdrMessageStart      = eventHeaders("messageStart")
+	hdrContentBlockStart = eventHeaders("contentBlockStart")
 	hdrContentBlockDelta = eventHeaders("contentBlockDelta")
 	hdrContentBlockStop  = eventHeaders("contentBlockStop")
 	hdrMessageStop       = eventHeaders("messageStop")
@@ -101,7 +103,8 @@ type streamOutcome struct {
 
 // writeStream answers a ConverseStream call with r. A fault (faultMidStreamException or
 // faultStreamCut) acts after the first delta; throttle picks throttlingException over
-// internalServerException for the former.
+// internalServerException for the former. A tool use is streamed as Bedrock does: a
+// contentBlockStart naming the tool, then its input JSON text in two or more deltas.
 func writeStream(w http.ResponseWriter, r reply, f fault, throttle bool, latencyMs func() int64) streamOutcome {
 	buf := getBuf()
 	defer putBuf(buf)
@@ -110,28 +113,36 @@ func writeStream(w http.ResponseWriter, r reply, f fault, throttle bool, latency
 	w.Header()["Content-Type"] = eventStreamType
 	w.WriteHeader(http.StatusOK)
 	s.send(hdrMessageStart, func(b []byte) []byte { return append(b, `{"role":"assistant"}`...) })
+	if r.tool != nil {
+		s.send(hdrContentBlockStart, func(b []byte) []byte {
+			b = append(b, `{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":`...)
+			b = jsonenc.AppendString(b, r.tool.id)
+			b = append(b, `,"name":`...)
+			b = jsonenc.AppendString(b, r.tool.name)
+			return append(b, `}}}`...)
+		})
+	}
 
-	var out streamOutcome
-	text, start, words := r.text, 0, 0
-	emit := func(end int) { // one delta: text[start:end]
+	var cutsBuf [16]int
+	text, start := r.text, 0
+	for _, end := range deltaCuts(cutsBuf[:0], text, r.tool != nil) {
 		s.send(hdrContentBlockDelta, func(b []byte) []byte {
+			if r.tool != nil {
+				b = append(b, `{"contentBlockIndex":0,"delta":{"toolUse":{"input":`...)
+				b = jsonenc.AppendString(b, text[start:end])
+				return append(b, `}}}`...)
+			}
 			b = append(b, `{"contentBlockIndex":0,"delta":{"text":`...)
 			b = jsonenc.AppendString(b, text[start:end])
 			return append(b, `}}`...)
 		})
-		out.sentTokens += CountTokens(text[start:end])
-		start, words = end, 0
-	}
-	forEachWord(text, func(_, end int) bool {
-		if words++; words == deltaWords {
-			emit(end)
-			return f == faultNone // a fault comes after the first delta
+		start = end
+		if f != faultNone {
+			break // a fault comes after the first delta
 		}
-		return true
-	})
-	if (f == faultNone || start == 0) && start < len(text) {
-		emit(len(text)) // the last words, or all of a short text before a fault
 	}
+	// A guardrail's message is no model output: min keeps it at zero tokens.
+	out := streamOutcome{sentTokens: min(CountTokens(text[:start]), r.outputTokens)}
 
 	switch f {
 	case faultMidStreamException:
@@ -156,10 +167,38 @@ func writeStream(w http.ResponseWriter, r reply, f fault, throttle bool, latency
 	})
 	s.send(hdrMetadata, func(b []byte) []byte {
 		b = appendUsage(append(b, '{'), r)
-		return append(appendMetrics(append(b, ','), latencyMs()), '}')
+		b = appendMetrics(append(b, ','), latencyMs())
+		return append(appendServed(b, r), '}')
 	})
 	out.complete = s.err == nil
 	return out
+}
+
+// deltaCuts appends to dst the end offsets of the successive deltas of text: one every
+// deltaWords words, the last at len(text). With atLeastTwo (a tool's input JSON, which Bedrock
+// streams in pieces) a text that would go in one delta is split in the middle.
+func deltaCuts(dst []int, text string, atLeastTwo bool) []int {
+	words := 0
+	forEachWord(text, func(_, end int) bool {
+		if words++; words == deltaWords {
+			dst = append(dst, end)
+			words = 0
+		}
+		return true
+	})
+	if len(text) > 0 && (len(dst) == 0 || dst[len(dst)-1] < len(text)) {
+		dst = append(dst, len(text))
+	}
+	if atLeastTwo && len(dst) == 1 {
+		mid := len(text) / 2
+		for mid > 0 && !utf8.RuneStart(text[mid]) {
+			mid--
+		}
+		if mid > 0 {
+			dst = append(dst[:0], mid, len(text))
+		}
+	}
+	return dst
 }
 
 // cutConnection takes the connection over and closes it: with reset set, with SO_LINGER 0 so
