@@ -2,6 +2,10 @@
 // keeps to the account's quota: it paces calls evenly, reserves tokens
 // before a call and settles them after, and slows the whole run down when
 // Bedrock throttles anyway. It is pure policy over an injected clock.
+//
+// Limiter does this for one quota; Models keeps one Limiter per model and
+// adds what Bedrock counts: output-token burndown, the daily budget, and a
+// learned correction of input-token estimates.
 package ratelimit
 
 import (

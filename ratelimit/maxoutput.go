@@ -1,0 +1,58 @@
+package ratelimit
+
+import (
+	_ "embed"
+	"encoding/json"
+	"sync"
+)
+
+// maxOutputJSON lists models' maximum output tokens: what Bedrock reserves
+// at admission for a call that sends no maxTokens. Values are as of
+// writing; a model not listed is taken as unknownMaxOutput.
+//
+//go:embed maxoutput.json
+var maxOutputJSON []byte
+
+// unknownMaxOutput is DefaultMaxOutput for a model not in the table.
+const unknownMaxOutput = 4096
+
+type maxOutputRule struct {
+	Pattern   string `json:"pattern"`
+	MaxOutput int64  `json:"max_output"`
+	Note      string `json:"note,omitempty"`
+}
+
+var maxOutputTable = sync.OnceValue(func() []maxOutputRule {
+	var rules []maxOutputRule
+	if err := json.Unmarshal(maxOutputJSON, &rules); err != nil {
+		panic("ratelimit: maxoutput.json: " + err.Error())
+	}
+	return rules
+})
+
+// DefaultMaxOutput is the model's maximum output tokens as of writing (for
+// example 64,000 for Claude Sonnet 4, 32,000 for Claude Opus 4, 8,192 for
+// Claude 3.5 Sonnet), which Bedrock reserves for a call that sends no
+// maxTokens; 4,096 for a model it does not know. Model ids match as for
+// BurndownTable.Factor.
+func DefaultMaxOutput(model string) int64 {
+	ids := candidates(model)
+	for _, r := range maxOutputTable() {
+		if matchAny(r.Pattern, ids) {
+			return r.MaxOutput
+		}
+	}
+	return unknownMaxOutput
+}
+
+// MaxTokensCost is how many calls quota admits at once when each reserves
+// maxTokens of output (plus nothing else): the number to warn with when a
+// job sends no maxTokens and Bedrock reserves the model's maximum. It is 0
+// when one such call exceeds the whole tokens-per-minute quota, and -1 when
+// the quota has no tokens-per-minute limit or maxTokens is not positive.
+func MaxTokensCost(quota Quota, maxTokens int64) (concurrency int64) {
+	if quota.TokensPerMinute <= 0 || maxTokens <= 0 {
+		return -1
+	}
+	return quota.TokensPerMinute / maxTokens
+}
