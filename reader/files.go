@@ -20,6 +20,7 @@ type Input struct {
 type Files struct {
 	opener Opener
 	inputs []Input
+	opts   Options
 	next   int            // index of the next input to open
 	cur    Source         // reader of the open input, nil between inputs
 	closer []func() error // closes the open input, innermost first
@@ -27,7 +28,8 @@ type Files struct {
 }
 
 // OpenFiles returns a Source over local files. Files ending in .gz are
-// decompressed.
+// decompressed. Every file is read with zero Options unless WithOptions
+// says otherwise.
 func OpenFiles(inputs []Input) *Files { return OpenFilesWith(Local{}, inputs) }
 
 // OpenFilesWith is OpenFiles over the files of any Opener.
@@ -94,14 +96,14 @@ func (f *Files) open(ctx context.Context, in Input) error {
 			f.closer = append(f.closer, gz.Close)
 			r = gz
 		}
-		f.cur = NewJSONL(r, in.Path)
+		f.cur = NewJSONLWith(r, in.Path, f.opts)
 	case Parquet:
 		ra, size, c, err := f.opener.OpenAt(ctx, in.Path)
 		if err != nil {
 			return fmt.Errorf("reader: %w", err)
 		}
 		f.closer = append(f.closer, c.Close)
-		pr, err := NewParquet(ra, size, in.Path)
+		pr, err := NewParquetWith(ra, size, in.Path, f.opts)
 		if err != nil {
 			f.closeCurrent()
 			return err

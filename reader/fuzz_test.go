@@ -18,6 +18,11 @@ func FuzzJSONLLine(f *testing.F) {
 		`{"\u0070rompt":"escaped key","id":null}`,
 		`{"prompt":"\ud800"}`,
 		`[1]`, `"s"`, `{`, `{"prompt":"x"} {}`, "\xff",
+		`{"prompt":"p","documents":["s3://b/k.pdf","data:application/pdf;base64,JVBERi0="],"images":"a.png"}`,
+		`{"prompt":"p","system":[{"text":"s"},{"cachePoint":{"type":"default"}}],"model":"m","inference_config":{"max_tokens":5,"top_p":0.5,"stop_sequences":["x"]},"additional_model_request_fields":{}}`,
+		`{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"iVBORw0KGgo="}}},{"document":{"format":"pdf","name":"n","source":{"s3Location":{"uri":"s3://b/k"}}}},{"cachePoint":{}}]}]}`,
+		`{"recordId":"r","modelInput":{"messages":[{"role":"user","content":[{"text":"x"}]}],"inferenceConfig":{"maxTokens":3}}}`,
+		`{"custom_id":"c","body":{"messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}],"stop":"x"}}`,
 	} {
 		f.Add(s)
 	}
@@ -36,21 +41,25 @@ func FuzzJSONLLine(f *testing.F) {
 		if rec.ID == "" || rec.Origin.Line != 1 {
 			t.Fatalf("record without id or origin: %+v", rec)
 		}
-		var ref struct {
-			Prompt *string `json:"prompt"`
-			System *string `json:"system"`
-		}
 		if rec.Err != nil || !utf8.ValidString(line) {
 			return
+		}
+		var ref struct {
+			Prompt json.RawMessage `json:"prompt"`
+			System json.RawMessage `json:"system"`
 		}
 		if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "\xEF\xBB\xBF")), &ref); err != nil {
 			t.Fatalf("reader accepted a line encoding/json rejects: %v", err)
 		}
-		if ref.Prompt != nil && (len(rec.Messages) != 1 || rec.Messages[0].Content[0].Text != *ref.Prompt) {
-			t.Errorf("prompt %+v, encoding/json says %q", rec.Messages, *ref.Prompt)
+		var prompt, system string
+		if json.Unmarshal(ref.Prompt, &prompt) == nil && rec.Style == StyleNative {
+			// Documents and images come first: the prompt is the last block.
+			if len(rec.Messages) != 1 || rec.Messages[0].Content[len(rec.Messages[0].Content)-1].Text != prompt {
+				t.Errorf("prompt %+v, encoding/json says %q", rec.Messages, prompt)
+			}
 		}
-		if ref.System != nil && rec.System != *ref.System {
-			t.Errorf("system %q, encoding/json says %q", rec.System, *ref.System)
+		if json.Unmarshal(ref.System, &system) == nil && rec.Style == StyleNative && rec.System != system {
+			t.Errorf("system %q, encoding/json says %q", rec.System, system)
 		}
 	})
 }

@@ -2,9 +2,11 @@ package reader
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -36,26 +38,46 @@ func readJSONL(t *testing.T, name, text string) []Record {
 }
 
 // renderRecord is a Record in a stable, readable JSON form for comparisons
-// and golden files.
+// and golden files. A message of text blocks only shows as "text"; one with
+// other blocks as "content", each block rendered by renderBlock.
 func renderRecord(rec Record) string {
 	type msg struct {
-		Role string   `json:"role"`
-		Text []string `json:"text"`
+		Role    string   `json:"role"`
+		Text    []string `json:"text,omitempty"`
+		Content []string `json:"content,omitempty"`
 	}
 	var v struct {
-		ID       string `json:"id"`
-		Origin   string `json:"origin"`
-		Messages []msg  `json:"messages,omitempty"`
-		System   string `json:"system,omitempty"`
-		Metadata string `json:"metadata,omitempty"` // verbatim
-		Field    string `json:"err_field,omitempty"`
-		Err      string `json:"err,omitempty"`
+		ID          string         `json:"id"`
+		Origin      string         `json:"origin"`
+		Style       string         `json:"style,omitempty"`
+		Messages    []msg          `json:"messages,omitempty"`
+		System      string         `json:"system,omitempty"`
+		CacheSystem bool           `json:"cache_system,omitempty"`
+		Model       string         `json:"model,omitempty"`
+		Inference   string         `json:"inference,omitempty"`
+		Additional  string         `json:"additional,omitempty"` // verbatim
+		Metadata    string         `json:"metadata,omitempty"`   // verbatim
+		Fields      map[string]any `json:"fields,omitempty"`
+		Raw         string         `json:"raw,omitempty"` // verbatim
+		Field       string         `json:"err_field,omitempty"`
+		Err         string         `json:"err,omitempty"`
 	}
 	v.ID, v.Origin, v.System, v.Metadata = rec.ID, rec.Origin.String(), rec.System, string(rec.Metadata)
+	v.Style, v.CacheSystem, v.Model, v.Additional, v.Raw = rec.Style, rec.CacheSystem, rec.ModelID, string(rec.AdditionalFields), string(rec.Raw)
+	v.Inference = renderInference(rec.Inference)
+	v.Fields = renderFields(rec.Fields)
 	for _, m := range rec.Messages {
 		mm := msg{Role: m.Role}
+		rich := false
 		for _, c := range m.Content {
-			mm.Text = append(mm.Text, c.Text)
+			rich = rich || c.Text == ""
+		}
+		for _, c := range m.Content {
+			if rich {
+				mm.Content = append(mm.Content, renderBlock(c))
+			} else {
+				mm.Text = append(mm.Text, c.Text)
+			}
 		}
 		v.Messages = append(v.Messages, mm)
 	}
@@ -77,6 +99,67 @@ func renderRecord(rec Record) string {
 	return string(b)
 }
 
+// renderBlock is one content block as "text:...", "cachePoint", or
+// "image png loc=... bytes=N" and "document pdf name=... loc=...".
+func renderBlock(c Content) string {
+	media := func(kind string, m *Media) string {
+		s := kind + " " + m.Format
+		if m.Name != "" {
+			s += " name=" + m.Name
+		}
+		if m.Location != "" {
+			s += " loc=" + m.Location
+		}
+		if m.BucketOwner != "" {
+			s += " owner=" + m.BucketOwner
+		}
+		if m.Bytes != nil {
+			s += fmt.Sprintf(" bytes=%d:%x", len(m.Bytes), m.Bytes[:min(4, len(m.Bytes))])
+		}
+		return s
+	}
+	switch {
+	case c.Image != nil:
+		return media("image", c.Image)
+	case c.Document != nil:
+		return media("document", c.Document)
+	case c.CachePoint:
+		return "cachePoint"
+	}
+	return "text:" + c.Text
+}
+
+// renderInference shows the parameters that are set, as "max_tokens=N ...".
+func renderInference(inf Inference) string {
+	var parts []string
+	if inf.MaxTokens != nil {
+		parts = append(parts, fmt.Sprintf("max_tokens=%d", *inf.MaxTokens))
+	}
+	if inf.Temperature != nil {
+		parts = append(parts, fmt.Sprintf("temperature=%g", *inf.Temperature))
+	}
+	if inf.TopP != nil {
+		parts = append(parts, fmt.Sprintf("top_p=%g", *inf.TopP))
+	}
+	if inf.StopSequences != nil {
+		parts = append(parts, fmt.Sprintf("stop=%q", inf.StopSequences))
+	}
+	return strings.Join(parts, " ")
+}
+
+// renderFields shows each field's Go type with its value, so a test sees
+// int64 from float64 and []byte from string.
+func renderFields(fields map[string]any) map[string]any {
+	if fields == nil {
+		return nil
+	}
+	out := make(map[string]any, len(fields))
+	for k, v := range fields {
+		out[k] = fmt.Sprintf("%T(%v)", v, v)
+	}
+	return out
+}
+
 // checkGolden compares got with the golden file, or rewrites it with -update.
 func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
@@ -94,3 +177,32 @@ func checkGolden(t *testing.T, path, got string) {
 		t.Errorf("output differs from %s (run go test -update and review the diff)\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
+
+// checkRendered compares the rendered records with want, the base of the
+// file name standing for its path.
+func checkRendered(t *testing.T, recs []Record, dir string, want []string) {
+	t.Helper()
+	var got []string
+	for _, r := range recs {
+		got = append(got, strings.ReplaceAll(renderRecord(r), dir, ""))
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d records, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("record %d:\n got %s\nwant %s", i, got[i], want[i])
+		}
+	}
+}
+
+// Small media files: only their magic numbers matter to the reader.
+var (
+	pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	pdfBytes = []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	png64    = base64.StdEncoding.EncodeToString(pngBytes)
+	pdf64    = base64.StdEncoding.EncodeToString(pdfBytes)
+)
+
+// b64 is standard base64.
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -37,20 +37,47 @@ type JSONLReader struct {
 	line    int64  // physical lines read so far
 	maxLine int
 
-	buf     []byte // a line that did not fit in br's buffer
-	scratch []byte // unescaping and id formatting
-	err     error  // sticky read error
+	opts    options
+	buf     []byte       // a line that did not fit in br's buffer
+	scratch []byte       // unescaping and id formatting
+	keyBuf  []byte       // an escaped key, unescaped
+	media   []mediaValue // values of the document and image fields of a line
+	err     error        // sticky read error
+}
+
+// mediaValue is the raw value of a document or image field of a line.
+type mediaValue struct {
+	field string
+	kind  mediaKind
+	val   []byte
 }
 
 // NewJSONL returns a reader of the JSONL text in r. name is the file the
 // text came from: it is used in Origin.File and its base name in stable ids.
 // NewJSONL does not decompress: pass a gzip.Reader for .gz files.
-func NewJSONL(r io.Reader, name string) *JSONLReader {
+func NewJSONL(r io.Reader, name string) *JSONLReader { return NewJSONLWith(r, name, Options{}) }
+
+// NewJSONLWith is NewJSONL reading with o.
+//
+// Each line is read in the shape its keys say (Record.Style):
+//   - a line with our prompt field or "messages" is ours (StyleNative);
+//   - else a line with "modelInput" is a Bedrock batch inference record
+//     (StyleBedrockBatch): {"recordId", "modelInput": {"messages", "system",
+//     "inferenceConfig", "additionalModelRequestFields"}}, with Converse
+//     content blocks;
+//   - else a line with "custom_id" and "body" is an OpenAI batch request
+//     line (StyleOpenAI): {"custom_id", "url", "body": {"messages",
+//     "max_tokens" | "max_completion_tokens", "temperature", "top_p",
+//     "stop"}}. Its body.model is ignored: it names an OpenAI model, and
+//     the job's model (or the record's own "model" of our shape) applies.
+//   - anything else is ours, and invalid unless o.PromptOptional.
+func NewJSONLWith(r io.Reader, name string, o Options) *JSONLReader {
 	return &JSONLReader{
 		br:      bufio.NewReaderSize(r, readBufferSize),
 		name:    name,
 		base:    baseName(name),
 		maxLine: MaxLineBytes,
+		opts:    o.resolve(),
 	}
 }
 
@@ -139,9 +166,12 @@ func trimEOL(b []byte) []byte {
 	return b
 }
 
-// jsonlFields are the raw values of the fields of one line that matter.
+// jsonlFields are the raw values of the fields of one line that matter; a
+// field absent from the line is nil.
 type jsonlFields struct {
-	id, prompt, messages, system, metadata []byte
+	id, prompt, messages, system, metadata    []byte
+	model, inference, additional              []byte // overrides of ours
+	recordID, modelInput, customID, url, body []byte // batch formats
 }
 
 // decode turns one non-blank line into a Record.
@@ -162,24 +192,16 @@ func (r *JSONLReader) decode(line []byte) Record {
 	if line[start] != '{' {
 		return r.invalid(r.stableID(), "", "not a JSON object, got "+kindOf(line[start:]))
 	}
-	var f jsonlFields
-	forEachMember(line[start:], func(key, val []byte) bool {
-		switch {
-		case keyIs(key, "id"):
-			f.id = val
-		case keyIs(key, "prompt"):
-			f.prompt = val
-		case keyIs(key, "messages"):
-			f.messages = val
-		case keyIs(key, "system"):
-			f.system = val
-		case keyIs(key, "metadata"):
-			f.metadata = val
-		}
-		return true
-	})
-
-	id, idErr := r.parseID(f.id, badUTF8 >= 0)
+	f := r.scan(line[start:])
+	style := styleOf(&f)
+	idVal, idField := f.id, r.opts.idField
+	switch style {
+	case StyleBedrockBatch:
+		idVal, idField = f.recordID, "recordId"
+	case StyleOpenAI:
+		idVal, idField = f.customID, "custom_id"
+	}
+	id, idErr := r.parseID(idVal, idField, badUTF8 >= 0)
 	if idErr != nil {
 		return r.invalid(r.stableID(), idErr.field, idErr.reason)
 	}
@@ -188,13 +210,13 @@ func (r *JSONLReader) decode(line []byte) Record {
 	}
 	rec := Record{ID: id, Origin: Origin{File: r.name, Line: r.line}}
 	var ferr *fieldError
-	rec.Messages, ferr = conversation(f.prompt, f.messages, &r.scratch)
-	if ferr == nil && !isNull(f.system) {
-		if f.system[0] != '"' {
-			ferr = &fieldError{"system", "must be a string, got " + kindOf(f.system)}
-		} else {
-			rec.System = unquote(f.system, &r.scratch)
-		}
+	switch style {
+	case StyleBedrockBatch:
+		ferr = r.bedrockBatch(&f, &rec)
+	case StyleOpenAI:
+		ferr = r.openAI(&f, &rec)
+	default:
+		ferr = r.native(&f, &rec)
 	}
 	if ferr != nil {
 		return r.invalid(id, ferr.field, ferr.reason)
@@ -202,52 +224,99 @@ func (r *JSONLReader) decode(line []byte) Record {
 	if !isNull(f.metadata) {
 		rec.Metadata = bytes.Clone(f.metadata)
 	}
+	if r.opts.keepFields {
+		rec.Fields = jsonFields(line[start:])
+	}
 	return rec
 }
 
-// parseID returns the record's id: a string, an integer's decimal text, or
-// the stable id when the field is absent or null.
-func (r *JSONLReader) parseID(v []byte, checkUTF8 bool) (string, *fieldError) {
+// scan finds the fields of a line that matter, and the values of its
+// document and image fields (in r.media).
+func (r *JSONLReader) scan(obj []byte) (f jsonlFields) {
+	r.media = r.media[:0]
+	forEachMember(obj, func(key, val []byte) bool {
+		name := key
+		if bytes.IndexByte(key, '\\') >= 0 {
+			r.keyBuf = appendUnescaped(r.keyBuf[:0], key)
+			name = r.keyBuf
+		}
+		switch string(name) {
+		case r.opts.idField:
+			f.id = val
+		case r.opts.promptField:
+			f.prompt = val
+		case "messages":
+			f.messages = val
+		case "system":
+			f.system = val
+		case "metadata":
+			f.metadata = val
+		case "model":
+			f.model = val
+		case "inference_config":
+			f.inference = val
+		case "additional_model_request_fields":
+			f.additional = val
+		case "recordId":
+			f.recordID = val
+		case "modelInput":
+			f.modelInput = val
+		case "custom_id":
+			f.customID = val
+		case "url":
+			f.url = val
+		case "body":
+			f.body = val
+		default:
+			if r.opts.hasMediaFields {
+				if isDoc, ok := r.opts.mediaField(name); ok {
+					r.media = append(r.media, mediaValue{string(name), mediaKind(isDoc), val})
+				}
+			}
+		}
+		return true
+	})
+	return f
+}
+
+// styleOf tells the shape of a line from its keys. Our own fields win, so a
+// line of ours that happens to carry a "body" is still ours.
+func styleOf(f *jsonlFields) string {
+	switch {
+	case !isNull(f.prompt) || !isNull(f.messages):
+		return StyleNative
+	case f.modelInput != nil:
+		return StyleBedrockBatch
+	case f.customID != nil && f.body != nil:
+		return StyleOpenAI
+	}
+	return StyleNative
+}
+
+// parseID returns the record's id from the value of its id field (named
+// field): a string, an integer's decimal text, or the stable id when the
+// field is absent or null.
+func (r *JSONLReader) parseID(v []byte, field string, checkUTF8 bool) (string, *fieldError) {
 	switch {
 	case isNull(v):
 		return r.stableID(), nil
 	case v[0] == '"':
 		id := unquote(v, &r.scratch)
 		if id == "" {
-			return "", &fieldError{"id", "must not be empty"}
+			return "", &fieldError{field, "must not be empty"}
 		}
 		if checkUTF8 && !utf8.ValidString(id) {
-			return "", &fieldError{"id", "is not valid UTF-8"}
+			return "", &fieldError{field, "is not valid UTF-8"}
 		}
 		return id, nil
 	case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
 		if !isInteger(v) {
-			return "", &fieldError{"id", "must be a string or an integer, got " + string(v)}
+			return "", &fieldError{field, "must be a string or an integer, got " + string(v)}
 		}
 		return string(v), nil
 	default:
-		return "", &fieldError{"id", "must be a string or an integer, got " + kindOf(v)}
+		return "", &fieldError{field, "must be a string or an integer, got " + kindOf(v)}
 	}
-}
-
-// conversation builds the messages of a record from exactly one of its
-// "prompt" and "messages" values.
-func conversation(prompt, messages []byte, scratch *[]byte) ([]Message, *fieldError) {
-	switch {
-	case !isNull(prompt) && !isNull(messages):
-		return nil, &fieldError{"messages", `"prompt" and "messages" are both set; use one`}
-	case !isNull(messages):
-		return parseMessages(messages, scratch)
-	case isNull(prompt):
-		return nil, &fieldError{"prompt", `missing: a record needs "prompt" or "messages"`}
-	case prompt[0] != '"':
-		return nil, &fieldError{"prompt", "must be a string, got " + kindOf(prompt)}
-	}
-	text := unquote(prompt, scratch)
-	if text == "" {
-		return nil, &fieldError{"prompt", "must not be empty"}
-	}
-	return promptMessages(text), nil
 }
 
 // stableID is the id of a record that has none: "<base name>:<line>".

@@ -62,7 +62,7 @@ func TestJSONL(t *testing.T) {
 				`{"id":"2","messages":[]}`,
 				`{"id":"3","messages":[{"role":"system","content":"x"}]}`,
 				`{"id":"4","messages":[{"role":"user"}]}`,
-				`{"id":"5","messages":[{"role":"user","content":[{"image":{}}]}]}`,
+				`{"id":"5","messages":[{"role":"user","content":[{"video":{}}]}]}`,
 				`{"id":"6","messages":[{"role":"user","content":[{"text":5}]}]}`,
 				`{"id":"7","messages":[{"role":"user","content":"a"},7]}`,
 				`{"id":"8","messages":[{"role":"user","content":""}]}`,
@@ -71,13 +71,13 @@ func TestJSONL(t *testing.T) {
 			want: []string{
 				`{"id":"1","origin":"in.jsonl:1","err_field":"messages","err":"must be an array, got a string"}`,
 				`{"id":"2","origin":"in.jsonl:2","err_field":"messages","err":"must not be empty"}`,
-				`{"id":"3","origin":"in.jsonl:3","err_field":"messages","err":"messages[0].role: must be \"user\" or \"assistant\", got \"system\""}`,
-				`{"id":"4","origin":"in.jsonl:4","err_field":"messages","err":"messages[0].content: missing"}`,
-				`{"id":"5","origin":"in.jsonl:5","err_field":"messages","err":"messages[0].content[0]: only text blocks are supported (no \"text\" field)"}`,
-				`{"id":"6","origin":"in.jsonl:6","err_field":"messages","err":"messages[0].content[0].text: must be a string, got a number"}`,
-				`{"id":"7","origin":"in.jsonl:7","err_field":"messages","err":"messages[1] must be an object, got a number"}`,
-				`{"id":"8","origin":"in.jsonl:8","err_field":"messages","err":"messages[0].content: must not be empty"}`,
-				`{"id":"9","origin":"in.jsonl:9","err_field":"messages","err":"messages[0].content: must not be empty"}`,
+				`{"id":"3","origin":"in.jsonl:3","err_field":"messages[0].role","err":"must be \"user\" or \"assistant\", got \"system\""}`,
+				`{"id":"4","origin":"in.jsonl:4","err_field":"messages[0].content","err":"missing"}`,
+				`{"id":"5","origin":"in.jsonl:5","err_field":"messages[0].content[0]","err":"must have one of \"text\", \"image\", \"document\" or \"cachePoint\""}`,
+				`{"id":"6","origin":"in.jsonl:6","err_field":"messages[0].content[0].text","err":"must be a string, got a number"}`,
+				`{"id":"7","origin":"in.jsonl:7","err_field":"messages[1]","err":"must be an object, got a number"}`,
+				`{"id":"8","origin":"in.jsonl:8","err_field":"messages[0].content","err":"must not be empty"}`,
+				`{"id":"9","origin":"in.jsonl:9","err_field":"messages[0].content","err":"must not be empty"}`,
 			},
 		},
 		{
@@ -90,11 +90,11 @@ func TestJSONL(t *testing.T) {
 		},
 		{
 			name: "wrong types and empty prompt",
-			in:   `{"id":"1","prompt":5}` + "\n" + `{"id":"2","prompt":""}` + "\n" + `{"id":"3","prompt":"p","system":["s"]}` + "\n",
+			in:   `{"id":"1","prompt":5}` + "\n" + `{"id":"2","prompt":""}` + "\n" + `{"id":"3","prompt":"p","system":5}` + "\n",
 			want: []string{
 				`{"id":"1","origin":"in.jsonl:1","err_field":"prompt","err":"must be a string, got a number"}`,
 				`{"id":"2","origin":"in.jsonl:2","err_field":"prompt","err":"must not be empty"}`,
-				`{"id":"3","origin":"in.jsonl:3","err_field":"system","err":"must be a string, got an array"}`,
+				`{"id":"3","origin":"in.jsonl:3","err_field":"system","err":"must be a string or an array of system blocks, got a number"}`,
 			},
 		},
 		{

@@ -1,9 +1,6 @@
 package reader
 
-import (
-	"fmt"
-	"strconv"
-)
+import "fmt"
 
 // userPrompt is one allocation holding a single-turn conversation: the
 // Messages and Text slices of a record with a "prompt" both point into it.
@@ -26,12 +23,15 @@ type fieldError struct {
 	field, reason string
 }
 
-// parseMessages decodes a validated JSON "messages" value:
+// parseMessages decodes a validated JSON messages value:
 //
-//	[{"role": "user"|"assistant", "content": "text" | [{"text": "..."}, ...]}, ...]
-func parseMessages(v []byte, scratch *[]byte) ([]Message, *fieldError) {
+//	[{"role": "user"|"assistant", "content": "text" | [block, ...]}, ...]
+//
+// where a block is any Converse content block parseBlock reads. path names
+// the value in errors ("messages", "modelInput.messages").
+func parseMessages(v []byte, path string, scratch *[]byte) ([]Message, *fieldError) {
 	if len(v) == 0 || v[0] != '[' {
-		return nil, &fieldError{"messages", "must be an array, got " + kindOf(v)}
+		return nil, &fieldError{path, "must be an array, got " + kindOf(v)}
 	}
 	var (
 		msgs []Message
@@ -39,8 +39,8 @@ func parseMessages(v []byte, scratch *[]byte) ([]Message, *fieldError) {
 	)
 	forEachElement(v, func(i int, m []byte) bool {
 		msg, err := parseMessage(m, scratch)
-		if err != "" {
-			bad = &fieldError{"messages", "messages[" + strconv.Itoa(i) + "]" + err}
+		if err != nil {
+			bad = err.under(path + index(i))
 			return false
 		}
 		msgs = append(msgs, msg)
@@ -50,16 +50,16 @@ func parseMessages(v []byte, scratch *[]byte) ([]Message, *fieldError) {
 		return nil, bad
 	}
 	if len(msgs) == 0 {
-		return nil, &fieldError{"messages", "must not be empty"}
+		return nil, &fieldError{path, "must not be empty"}
 	}
 	return msgs, nil
 }
 
-// parseMessage decodes one element of "messages". The error is a suffix for
-// a path such as "messages[2]".
-func parseMessage(m []byte, scratch *[]byte) (Message, string) {
+// parseMessage decodes one element of a messages array; the error's field
+// is relative to the element.
+func parseMessage(m []byte, scratch *[]byte) (Message, *fieldError) {
 	if m[0] != '{' {
-		return Message{}, " must be an object, got " + kindOf(m)
+		return Message{}, &fieldError{"", "must be an object, got " + kindOf(m)}
 	}
 	var role, content []byte
 	forEachMember(m, func(key, val []byte) bool {
@@ -74,63 +74,72 @@ func parseMessage(m []byte, scratch *[]byte) (Message, string) {
 	var msg Message
 	switch {
 	case isNull(role):
-		return msg, `.role: missing`
+		return msg, &fieldError{".role", "missing"}
 	case role[0] != '"':
-		return msg, `.role: must be "user" or "assistant", got ` + kindOf(role)
+		return msg, &fieldError{".role", `must be "user" or "assistant", got ` + kindOf(role)}
 	}
-	switch r := unquote(role, scratch); r {
+	switch r := roleName(role, scratch); r {
 	case "user", "assistant":
 		msg.Role = r
 	default:
-		return msg, fmt.Sprintf(`.role: must be "user" or "assistant", got %q`, r)
+		return msg, &fieldError{".role", fmt.Sprintf(`must be "user" or "assistant", got %q`, r)}
 	}
 	switch {
 	case isNull(content):
-		return msg, ".content: missing"
+		return msg, &fieldError{".content", "missing"}
 	case content[0] == '"':
 		text := unquote(content, scratch)
 		if text == "" {
-			return msg, ".content: must not be empty"
+			return msg, &fieldError{".content", "must not be empty"}
 		}
 		msg.Content = []Content{{Text: text}}
-		return msg, ""
+		return msg, nil
 	case content[0] != '[':
-		return msg, ".content: must be a string or an array of text blocks, got " + kindOf(content)
+		return msg, &fieldError{".content", "must be a string or an array of content blocks, got " + kindOf(content)}
 	}
-	var bad string
+	var bad *fieldError
 	forEachElement(content, func(i int, block []byte) bool {
-		at := ".content[" + strconv.Itoa(i) + "]"
-		if block[0] != '{' {
-			bad = at + ": must be an object, got " + kindOf(block)
+		c, err := parseBlock(block, scratch)
+		if err != nil {
+			bad = err.under(".content" + index(i))
 			return false
 		}
-		var text []byte
-		forEachMember(block, func(key, val []byte) bool {
-			if keyIs(key, "text") {
-				text = val
-			}
-			return true
-		})
-		switch {
-		case isNull(text):
-			bad = at + ": only text blocks are supported (no \"text\" field)"
-		case text[0] != '"':
-			bad = at + ".text: must be a string, got " + kindOf(text)
-		default:
-			s := unquote(text, scratch)
-			if s == "" {
-				bad = at + ".text: must not be empty"
-				break
-			}
-			msg.Content = append(msg.Content, Content{Text: s})
-		}
-		return bad == ""
+		msg.Content = append(msg.Content, c)
+		return true
 	})
-	if bad != "" {
+	if bad != nil {
 		return msg, bad
 	}
 	if len(msg.Content) == 0 {
-		return msg, ".content: must not be empty"
+		return msg, &fieldError{".content", "must not be empty"}
 	}
-	return msg, ""
+	return msg, nil
+}
+
+// withMedia puts media blocks before the content of the first user message
+// (documents, then images, then what the message had), or, when there are
+// no messages, makes one user message of them.
+func withMedia(msgs []Message, media []Content) []Message {
+	if len(media) == 0 {
+		return msgs
+	}
+	for i := range msgs {
+		if msgs[i].Role == "user" {
+			msgs[i].Content = append(media, msgs[i].Content...)
+			return msgs
+		}
+	}
+	return append(msgs, Message{Role: "user", Content: media})
+}
+
+// roleName is the text of a JSON role string; the two valid roles are
+// returned as constants, so a message costs no allocation for its role.
+func roleName(v []byte, scratch *[]byte) string {
+	switch string(v) {
+	case `"user"`:
+		return "user"
+	case `"assistant"`:
+		return "assistant"
+	}
+	return unquote(v, scratch)
 }

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/format"
 )
 
 // parquetBatch is how many rows a ParquetReader decodes at a time.
@@ -34,13 +32,15 @@ type ParquetReader struct {
 	row       int64 // rows returned so far
 	err       error // sticky
 
+	opts    options
+	media   []parquetMedia // of the row being decoded
 	scratch []byte
 }
 
-// parquetColumns are the leaf column indexes of the fields; -1 when absent.
-type parquetColumns struct {
-	id, prompt, system, messages, metadata int
-	idUnsigned                             bool // id is an unsigned integer
+// parquetMedia is a non-null value of a document or image column.
+type parquetMedia struct {
+	col int // index in parquetColumns.media
+	v   parquet.Value
 }
 
 // NewParquet opens the Parquet file held by ra (size bytes). name is the
@@ -48,11 +48,24 @@ type parquetColumns struct {
 // footer; it fails when the footer is unreadable or when the columns cannot
 // make records (no "prompt" and no "messages", or a column of a wrong type).
 func NewParquet(ra io.ReaderAt, size int64, name string) (*ParquetReader, error) {
+	return NewParquetWith(ra, size, name, Options{})
+}
+
+// NewParquetWith is NewParquet reading with o. Besides the id, prompt,
+// system, messages (JSON text) and metadata columns, it reads the record's
+// own model (a string column "model"), inference parameters (number columns
+// "max_tokens", "temperature", "top_p", and a JSON string column
+// "inference_config" like our JSONL field, whose values the flat columns
+// override), "additional_model_request_fields" (a JSON string column), and
+// the document and image columns of o. A null or empty model, inference
+// or additional value is "not set".
+func NewParquetWith(ra io.ReaderAt, size int64, name string, o Options) (*ParquetReader, error) {
 	f, err := openParquet(ra, size)
 	if err != nil {
 		return nil, fmt.Errorf("reader: %s: not a readable Parquet file: %w", name, err)
 	}
-	cols, err := lookupColumns(f.Schema())
+	opts := o.resolve()
+	cols, err := lookupColumns(f.Schema(), &opts)
 	if err != nil {
 		return nil, fmt.Errorf("reader: %s: %w", name, err)
 	}
@@ -61,6 +74,7 @@ func NewParquet(ra io.ReaderAt, size int64, name string) (*ParquetReader, error)
 		base: baseName(name),
 		file: f,
 		cols: cols,
+		opts: opts,
 		buf:  make([]parquet.Row, parquetBatch),
 	}, nil
 }
@@ -78,57 +92,6 @@ func openParquet(ra io.ReaderAt, size int64) (f *parquet.File, err error) {
 		parquet.SkipBloomFilters(true),
 		parquet.ReadBufferSize(readBufferSize),
 	)
-}
-
-// lookupColumns finds the columns of a record in the schema and checks
-// their types.
-func lookupColumns(schema *parquet.Schema) (parquetColumns, error) {
-	cols := parquetColumns{id: -1, prompt: -1, system: -1, messages: -1, metadata: -1}
-	for _, c := range []struct {
-		name  string
-		index *int
-	}{
-		{"id", &cols.id},
-		{"prompt", &cols.prompt},
-		{"system", &cols.system},
-		{"messages", &cols.messages},
-		{"metadata", &cols.metadata},
-	} {
-		var field parquet.Field
-		for _, f := range schema.Fields() {
-			if f.Name() == c.name {
-				field = f
-			}
-		}
-		if field == nil {
-			continue
-		}
-		if !field.Leaf() || field.Repeated() {
-			return cols, fmt.Errorf("column %q must be a flat string column, not a nested or repeated one", c.name)
-		}
-		kind := field.Type().Kind()
-		switch {
-		case kind == parquet.ByteArray:
-		case c.name == "id" && (kind == parquet.Int32 || kind == parquet.Int64):
-			if lt := field.Type().LogicalType(); lt != nil {
-				it, ok := lt.Value.(*format.IntType)
-				cols.idUnsigned = ok && !it.IsSigned
-			}
-		case c.name == "id":
-			return cols, fmt.Errorf("column %q has type %s; want a string or an integer", c.name, field.Type())
-		default:
-			return cols, fmt.Errorf("column %q has type %s; want a string", c.name, field.Type())
-		}
-		leaf, ok := schema.Lookup(c.name)
-		if !ok {
-			return cols, fmt.Errorf("column %q not found among the leaf columns", c.name)
-		}
-		*c.index = leaf.ColumnIndex
-	}
-	if cols.prompt < 0 && cols.messages < 0 {
-		return cols, errors.New(`no "prompt" or "messages" column`)
-	}
-	return cols, nil
 }
 
 // Next returns the next record, or io.EOF after the last row. A row that
@@ -210,23 +173,29 @@ func (r *ParquetReader) Close() error {
 
 // decode turns one row into a Record.
 func (r *ParquetReader) decode(row parquet.Row) Record {
-	var id, prompt, system, messages, metadata parquet.Value
+	var vals [numRoles]parquet.Value
+	var fields map[string]any
+	if len(r.cols.keep) > 0 {
+		fields = make(map[string]any, len(r.cols.keep))
+	}
+	r.media = r.media[:0]
 	for _, v := range row {
-		switch v.Column() {
-		case r.cols.id:
-			id = v
-		case r.cols.prompt:
-			prompt = v
-		case r.cols.system:
-			system = v
-		case r.cols.messages:
-			messages = v
-		case r.cols.metadata:
-			metadata = v
+		c := v.Column()
+		if c < 0 || c >= len(r.cols.leaves) {
+			continue
+		}
+		l := r.cols.leaves[c]
+		vals[l.role] = v
+		if l.media > 0 && !v.IsNull() {
+			r.media = append(r.media, parquetMedia{l.media - 1, v})
+		}
+		if l.keep > 0 {
+			k := r.cols.keep[l.keep-1]
+			fields[k.name] = keptValue(v, k.unsigned)
 		}
 	}
 	rec := Record{Origin: Origin{File: r.name, Row: r.row}}
-	switch {
+	switch id := vals[roleID]; {
 	case id.IsNull(): // also when the column is absent
 		rec.ID = r.stableID()
 	case id.Kind() == parquet.Int32:
@@ -236,29 +205,39 @@ func (r *ParquetReader) decode(row parquet.Row) Record {
 	default:
 		b := id.ByteArray()
 		if len(b) == 0 {
-			return r.invalid(r.stableID(), "id", "must not be empty")
+			return r.invalid(r.stableID(), r.opts.idField, "must not be empty")
 		}
 		if !utf8.Valid(b) {
-			return r.invalid(r.stableID(), "id", "is not valid UTF-8")
+			return r.invalid(r.stableID(), r.opts.idField, "is not valid UTF-8")
 		}
 		rec.ID = string(b)
 	}
 
 	var ferr *fieldError
-	rec.Messages, ferr = r.conversation(prompt, messages)
-	if ferr == nil && !system.IsNull() {
+	rec.Messages, ferr = r.conversation(vals[rolePrompt], vals[roleMessages])
+	if system := vals[roleSystem]; ferr == nil && !system.IsNull() {
 		if b := system.ByteArray(); !utf8.Valid(b) {
 			ferr = &fieldError{"system", fmt.Sprintf("invalid UTF-8 at byte %d", invalidUTF8At(b))}
 		} else {
 			rec.System = string(b)
 		}
 	}
+	if ferr == nil && r.cols.hasOverrides {
+		ferr = r.overrides(&vals, &rec)
+	}
+	if ferr == nil && len(r.media) > 0 {
+		var media []Content
+		if media, ferr = r.mediaBlocks(); ferr == nil {
+			rec.Messages = withMedia(rec.Messages, media)
+		}
+	}
 	if ferr != nil {
 		return r.invalid(rec.ID, ferr.field, ferr.reason)
 	}
-	if !metadata.IsNull() && len(metadata.ByteArray()) > 0 {
+	if metadata := vals[roleMetadata]; !metadata.IsNull() && len(metadata.ByteArray()) > 0 {
 		rec.Metadata = metadataJSON(metadata.ByteArray())
 	}
+	rec.Fields = fields
 	return rec
 }
 
@@ -272,9 +251,10 @@ func (r *ParquetReader) conversation(prompt, messages parquet.Value) ([]Message,
 	if messages.IsNull() {
 		m = nil
 	}
+	pf := r.opts.promptField
 	switch {
 	case len(p) > 0 && len(m) > 0:
-		return nil, &fieldError{"messages", `"prompt" and "messages" are both set; use one`}
+		return nil, &fieldError{"messages", strconv.Quote(pf) + ` and "messages" are both set; use one`}
 	case len(m) > 0:
 		if at := invalidUTF8At(m); at >= 0 {
 			return nil, &fieldError{"messages", fmt.Sprintf("invalid UTF-8 at byte %d", at)}
@@ -282,16 +262,18 @@ func (r *ParquetReader) conversation(prompt, messages parquet.Value) ([]Message,
 		if !json.Valid(m) {
 			return nil, &fieldError{"messages", "not valid JSON"}
 		}
-		return parseMessages(m[skipSpace(m, 0):], &r.scratch)
-	case r.cols.prompt < 0:
+		return parseMessages(m[skipSpace(m, 0):], "messages", &r.scratch)
+	case r.opts.promptOpt && len(p) == 0:
+		return nil, nil
+	case !r.cols.has[rolePrompt]:
 		return nil, &fieldError{"messages", "is null or empty"}
 	case prompt.IsNull():
-		return nil, &fieldError{"prompt", "is null"}
+		return nil, &fieldError{pf, "is null"}
 	case len(p) == 0:
-		return nil, &fieldError{"prompt", "must not be empty"}
+		return nil, &fieldError{pf, "must not be empty"}
 	}
 	if at := invalidUTF8At(p); at >= 0 {
-		return nil, &fieldError{"prompt", fmt.Sprintf("invalid UTF-8 at byte %d", at)}
+		return nil, &fieldError{pf, fmt.Sprintf("invalid UTF-8 at byte %d", at)}
 	}
 	return promptMessages(string(p)), nil
 }

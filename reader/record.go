@@ -21,8 +21,13 @@ type Record struct {
 	// Messages is the conversation to send; a "prompt" field becomes one user
 	// message with one text block.
 	Messages []Message
-	// System is the record's own system prompt, empty when it has none.
+	// System is the record's own system prompt, empty when it has none. A
+	// system given as Converse system blocks is their text joined by blank
+	// lines.
 	System string
+	// CacheSystem asks for a cachePoint after the system prompt: the
+	// record's system blocks ended with {"cachePoint": ...}.
+	CacheSystem bool
 	// Metadata is the record's "metadata" value, copied to its output row as
 	// is; nil when absent.
 	Metadata json.RawMessage
@@ -35,13 +40,34 @@ type Record struct {
 	// JSON object), merged over the job's; nil when absent.
 	AdditionalFields json.RawMessage
 	// Fields are the record's top-level values, for templates: only read
-	// when Options.KeepFields is set. Strings are strings, JSON numbers are
-	// json.Number, Parquet integers int64 and floats float64, nested JSON
-	// values what encoding/json decodes them to.
+	// when Options.KeepFields is set, and only for a valid record. Strings
+	// are strings, JSON numbers are json.Number, nested JSON values what
+	// encoding/json decodes them to; Parquet integers are int64, floats
+	// float64, booleans bool, byte arrays that are not UTF-8 []byte, nulls
+	// nil (see Options.KeepFields).
 	Fields map[string]any
+	// Style is the shape the record was written in: StyleNative, or the
+	// batch format of another service it was detected as.
+	Style string
+	// Raw is the record's own request as it was given, so that a writer can
+	// echo it: the "modelInput" object of a StyleBedrockBatch record, the
+	// "body" object of a StyleOpenAI one; nil for StyleNative.
+	Raw json.RawMessage
 	// Err is non-nil when the record is broken; it is an *InvalidRecordError.
 	Err error
 }
+
+// The values of Record.Style.
+const (
+	// StyleNative is our own JSONL fields, and every Parquet row.
+	StyleNative = ""
+	// StyleBedrockBatch is a Bedrock batch inference record:
+	// {"recordId": ..., "modelInput": {...}}.
+	StyleBedrockBatch = "bedrock-batch"
+	// StyleOpenAI is an OpenAI batch request line:
+	// {"custom_id": ..., "method": "POST", "url": ..., "body": {...}}.
+	StyleOpenAI = "openai"
+)
 
 // Message is one turn of a Converse conversation.
 type Message struct {
@@ -65,8 +91,11 @@ type Media struct {
 	// Format is the Converse format (png, jpeg, gif, webp; pdf, csv, doc,
 	// docx, xls, xlsx, html, txt, md); empty means "from the Location's
 	// extension".
-	Format      string
-	Name        string // a document's name; empty means "from the Location"
+	Format string
+	// Name is a document's name: the base name of its file, made to fit
+	// Bedrock's rule; empty for inline bytes, to be named by the request
+	// builder.
+	Name        string
 	Bytes       []byte
 	Location    string
 	BucketOwner string
