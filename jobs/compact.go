@@ -65,13 +65,18 @@ func (l *Ledger) DropErrorRows(ctx context.Context, out Output, opener reader.Op
 		if err := out.Remove(ctx, name); err != nil {
 			return err
 		}
-		l.Totals.Records -= dropped
-		l.Totals.Error -= dropped
+		for model, n := range dropped {
+			l.Totals.Records -= n
+			l.Totals.Error -= n
+			m := l.Totals.model(model)
+			m.Records -= n
+			m.Error -= n
+		}
 	}
 	return nil
 }
 
-func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, path func(string) string, name string, shard Shard) (int64, error) {
+func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, path func(string) string, name string, shard Shard) (dropped map[string]int64, err error) {
 	format, ext := writer.JSONL, ".jsonl"
 	if strings.HasSuffix(name, ".parquet") {
 		format, ext = writer.Parquet, ".parquet"
@@ -80,7 +85,7 @@ func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, 
 	if format == writer.JSONL {
 		batch, err := isBatchStyleFile(ctx, opener, path(name))
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if batch {
 			style = writer.StyleBedrockBatch
@@ -88,16 +93,16 @@ func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, 
 	}
 	w, err := writer.New(out, writer.Options{Format: format, Style: style, NamePrefix: strings.TrimSuffix(name, ext) + compactedMark})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	var dropped int64
+	dropped = make(map[string]int64)
 	var writeErr error
 	keep := func(row *writer.Row) {
 		if writeErr != nil {
 			return
 		}
 		if shard.Owns(row.ID) && row.Status == writer.StatusError && row.ErrorType != ErrorTypeDuplicateID {
-			dropped++
+			dropped[row.ModelID]++
 			return
 		}
 		writeErr = w.Write(ctx, row)
@@ -112,7 +117,7 @@ func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, 
 	}
 	if err != nil {
 		_ = w.Abort()
-		return 0, err
+		return nil, err
 	}
 	return dropped, w.Close(ctx)
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 )
 
 // Config is one run's configuration, validated once before anything starts.
@@ -48,13 +50,22 @@ type Config struct {
 	// (Bedrock batch inference's output lines).
 	OutputStyle string `json:"output_style,omitempty"`
 
-	Concurrency       int           `json:"concurrency"`
-	RequestsPerMinute int           `json:"requests_per_minute,omitempty"`
-	TokensPerMinute   int           `json:"tokens_per_minute,omitempty"`
-	MaxAttempts       int           `json:"max_attempts"`
-	RequestTimeout    time.Duration `json:"request_timeout"`
-	Grace             time.Duration `json:"grace"`
-	CommitInterval    time.Duration `json:"commit_interval"`
+	Concurrency       int `json:"concurrency"`
+	RequestsPerMinute int `json:"requests_per_minute,omitempty"`
+	TokensPerMinute   int `json:"tokens_per_minute,omitempty"`
+	// TokensPerDay is each model's daily token budget (0 = none).
+	TokensPerDay int `json:"tokens_per_day,omitempty"`
+	// Quotas are models' own quotas, over the defaults above.
+	Quotas map[string]ModelQuota `json:"quotas,omitempty"`
+	// Burndown overrides the burndown table: "PATTERN=N" each.
+	Burndown []string `json:"burndown,omitempty"`
+	// StopAfterErrors stops the run after this many calls in a row to one
+	// model fail with the same non-retryable error (0 = never).
+	StopAfterErrors int           `json:"stop_after_errors"`
+	MaxAttempts     int           `json:"max_attempts"`
+	RequestTimeout  time.Duration `json:"request_timeout"`
+	Grace           time.Duration `json:"grace"`
+	CommitInterval  time.Duration `json:"commit_interval"`
 
 	Region          string `json:"region,omitempty"`
 	BedrockEndpoint string `json:"bedrock_endpoint,omitempty"`
@@ -135,6 +146,22 @@ func (c *Config) Validate() error {
 	}
 	if c.TokensPerMinute < 0 {
 		add("--tpm %d: must be 0 (no limit) or more", c.TokensPerMinute)
+	}
+	if c.TokensPerDay < 0 {
+		add("--tpd %d: must be 0 (no limit) or more", c.TokensPerDay)
+	}
+	for _, model := range c.QuotaModels() {
+		if q := c.Quotas[model]; q.RequestsPerMinute < 0 || q.TokensPerMinute < 0 || q.TokensPerDay < 0 {
+			add("quotas for %s: must be 0 (the default) or more", model)
+		}
+	}
+	for _, b := range c.Burndown {
+		if _, _, err := ratelimit.ParseBurndown(b); err != nil {
+			add("--burndown %q: %v", b, err)
+		}
+	}
+	if c.StopAfterErrors < 0 {
+		add("--stop-after-errors %d: must be 0 (never) or more", c.StopAfterErrors)
 	}
 	if c.MaxAttempts < 1 {
 		add("--max-attempts %d: must be at least 1", c.MaxAttempts)

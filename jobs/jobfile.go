@@ -73,6 +73,10 @@ var jobKeys = []struct {
 	{"schema-attempts", func(c *Config) any { return &c.SchemaAttempts }},
 	{"s3-location-models", func(c *Config) any { return &c.S3LocationModels }},
 	{"output-style", func(c *Config) any { return &c.OutputStyle }},
+	{"tpd", func(c *Config) any { return &c.TokensPerDay }},
+	{"quotas", func(c *Config) any { return &c.Quotas }},
+	{"burndown", func(c *Config) any { return &c.Burndown }},
+	{"stop-after-errors", func(c *Config) any { return &c.StopAfterErrors }},
 }
 
 // JobFileKeys returns the keys a job file may hold, the names of the
@@ -205,6 +209,9 @@ func (p *jobParser) addf(n *yaml.Node, format string, args ...any) {
 
 // decode sets *field from the value node of key and reports whether it did.
 func (p *jobParser) decode(key string, n *yaml.Node, field any) bool {
+	if quotas, ok := field.(*map[string]ModelQuota); ok {
+		return p.decodeQuotas(key, n, quotas)
+	}
 	if list, ok := field.(*[]string); ok {
 		if n.Kind != yaml.SequenceNode {
 			s, ok := p.scalar(key, n, "a string or a list of strings")

@@ -66,6 +66,13 @@ func fullConfig() Config {
 		SchemaAttempts:    4,
 		S3LocationModels:  []string{"amazon.nova-*"},
 		OutputStyle:       "bedrock-batch",
+		TokensPerDay:      2880000000,
+		Quotas: map[string]ModelQuota{
+			"us.anthropic.claude-sonnet-4-20250514-v1:0": {TokensPerMinute: 200000, TokensPerDay: 144000000},
+			"us.amazon.nova-pro-v1:0":                    {RequestsPerMinute: 500},
+		},
+		Burndown:        []string{"anthropic.claude-3-5-*=2"},
+		StopAfterErrors: 50,
 	}
 }
 

@@ -53,6 +53,65 @@ type Totals struct {
 	OK      int64  `json:"ok"`
 	Error   int64  `json:"error"`
 	Tokens  Tokens `json:"tokens"`
+	// Models breaks the rows down by the model they were sent to.
+	Models map[string]*ModelTotals `json:"models,omitempty"`
+	// ServiceTiers counts ok rows by the tier that served them.
+	ServiceTiers map[string]int64 `json:"service_tiers,omitempty"`
+	// GuardrailIntervened counts ok rows a guardrail stopped.
+	GuardrailIntervened int64 `json:"guardrail_intervened,omitempty"`
+}
+
+// ModelTotals are one model's rows and tokens.
+type ModelTotals struct {
+	Counts
+	Tokens Tokens `json:"tokens"`
+	// CostUSD is the estimated on-demand cost of Tokens; nil when the
+	// model's price is not known.
+	CostUSD *float64 `json:"cost_usd,omitempty"`
+}
+
+// model returns the totals of one model, creating them.
+func (t *Totals) model(id string) *ModelTotals {
+	if t.Models == nil {
+		t.Models = make(map[string]*ModelTotals)
+	}
+	m := t.Models[id]
+	if m == nil {
+		m = &ModelTotals{}
+		t.Models[id] = m
+	}
+	return m
+}
+
+// AddRow counts one row of a model into the totals.
+func (t *Totals) AddRow(modelID string, ok bool, tokens Tokens, serviceTier, stopReason string) {
+	m := t.model(modelID)
+	t.Records++
+	m.Records++
+	if !ok {
+		t.Error++
+		m.Error++
+		return
+	}
+	t.OK++
+	m.OK++
+	t.Tokens = t.Tokens.Plus(tokens)
+	m.Tokens = m.Tokens.Plus(tokens)
+	if serviceTier != "" {
+		if t.ServiceTiers == nil {
+			t.ServiceTiers = make(map[string]int64)
+		}
+		t.ServiceTiers[serviceTier]++
+	}
+	if stopReason == "guardrail_intervened" {
+		t.GuardrailIntervened++
+	}
+}
+
+// Plus is the sum of two token counts.
+func (t Tokens) Plus(u Tokens) Tokens {
+	return Tokens{Input: t.Input + u.Input, Output: t.Output + u.Output, Total: t.Total + u.Total,
+		CacheRead: t.CacheRead + u.CacheRead, CacheWrite: t.CacheWrite + u.CacheWrite}
 }
 
 // ledgerRow is the part of an output row the ledger needs.
@@ -65,6 +124,9 @@ type ledgerRow struct {
 	TotalTokens           int64  `json:"total_tokens" parquet:"total_tokens"`
 	CacheReadInputTokens  int64  `json:"cache_read_input_tokens" parquet:"cache_read_input_tokens"`
 	CacheWriteInputTokens int64  `json:"cache_write_input_tokens" parquet:"cache_write_input_tokens"`
+	ModelID               string `json:"model_id" parquet:"model_id,optional"`
+	ServiceTier           string `json:"service_tier" parquet:"service_tier,optional"`
+	StopReason            string `json:"stop_reason" parquet:"stop_reason,optional"`
 }
 
 // IsDataFile reports whether a name in an output location is a data file.
@@ -142,7 +204,8 @@ func decodeLine[T any](text []byte, toT func(*writer.Row) *T) (*T, error) {
 
 // ledgerRowOf is the ledger's part of a row.
 func ledgerRowOf(r *writer.Row) *ledgerRow {
-	return &ledgerRow{ID: r.ID, Status: r.Status, ErrorType: r.ErrorType, InputTokens: r.InputTokens,
+	return &ledgerRow{ID: r.ID, Status: r.Status, ErrorType: r.ErrorType, ModelID: r.ModelID,
+		ServiceTier: r.ServiceTier, StopReason: r.StopReason, InputTokens: r.InputTokens,
 		OutputTokens: r.OutputTokens, TotalTokens: r.TotalTokens,
 		CacheReadInputTokens: r.CacheReadInputTokens, CacheWriteInputTokens: r.CacheWriteInputTokens}
 }
@@ -182,22 +245,16 @@ func (l *Ledger) add(row *ledgerRow, shard Shard) (retryable bool) {
 		return false
 	}
 	h := hashID(row.ID)
-	l.Totals.Records++
+	ok := row.Status == "ok"
+	l.Totals.AddRow(row.ModelID, ok, Tokens{Input: row.InputTokens, Output: row.OutputTokens, Total: row.TotalTokens,
+		CacheRead: row.CacheReadInputTokens, CacheWrite: row.CacheWriteInputTokens}, row.ServiceTier, row.StopReason)
 	switch {
-	case row.Status == "ok":
+	case ok:
 		l.ids.or(h, hasOK)
-		l.Totals.OK++
-		l.Totals.Tokens.Input += row.InputTokens
-		l.Totals.Tokens.Output += row.OutputTokens
-		l.Totals.Tokens.Total += row.TotalTokens
-		l.Totals.Tokens.CacheRead += row.CacheReadInputTokens
-		l.Totals.Tokens.CacheWrite += row.CacheWriteInputTokens
 	case row.ErrorType == ErrorTypeDuplicateID:
 		l.ids.or(h, hasDuplicate)
-		l.Totals.Error++
 	default:
 		l.ids.or(h, hasError)
-		l.Totals.Error++
 		return true
 	}
 	return false

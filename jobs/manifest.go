@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -29,10 +30,19 @@ type Manifest struct {
 	Tokens      Tokens    `json:"tokens"`
 	// CostUSD is the estimated on-demand cost of Tokens, when the model's
 	// prices are known.
-	CostUSD *float64  `json:"cost_usd,omitempty"`
-	ThisRun RunCounts `json:"this_run"`
-	Calls   Calls     `json:"calls"`
-	Options *Config   `json:"options"`
+	CostUSD *float64 `json:"cost_usd,omitempty"`
+	// Models breaks counts, tokens and cost down by model (cumulative).
+	Models map[string]*ModelTotals `json:"models,omitempty"`
+	// UnpricedModels are models without a known price: CostUSD leaves
+	// them out.
+	UnpricedModels []string `json:"unpriced_models,omitempty"`
+	// ServiceTiers counts ok rows by the tier that served them; guardrail
+	// interventions are ok rows too (cumulative).
+	ServiceTiers        map[string]int64 `json:"service_tiers,omitempty"`
+	GuardrailIntervened int64            `json:"guardrail_intervened,omitempty"`
+	ThisRun             RunCounts        `json:"this_run"`
+	Calls               Calls            `json:"calls"`
+	Options             *Config          `json:"options"`
 }
 
 // Counts are the rows of a shard in the output.
@@ -95,4 +105,30 @@ func WriteManifest(ctx context.Context, output Putter, m *Manifest) error {
 		return fmt.Errorf("encoding manifest: %w", err)
 	}
 	return output.Put(ctx, m.Shard.ManifestName(), append(data, '\n'))
+}
+
+// PriceModels sets the cost of each model's tokens and their sum; models
+// without a price are listed in UnpricedModels and left out of the sum
+// (CostUSD stays nil when no model has a price).
+func (m *Manifest) PriceModels(prices *Prices) {
+	var total float64
+	priced := false
+	m.UnpricedModels = nil
+	for id, t := range m.Models {
+		price, ok := prices.Lookup(id)
+		if !ok {
+			if t.Records > 0 {
+				m.UnpricedModels = append(m.UnpricedModels, id)
+			}
+			continue
+		}
+		cost := price.Cost(t.Tokens)
+		t.CostUSD = &cost
+		total += cost
+		priced = true
+	}
+	sort.Strings(m.UnpricedModels)
+	if priced {
+		m.CostUSD = &total
+	}
 }
