@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,7 +31,16 @@ const (
 	// Fatal failures are the run's fault (access denied, unknown model,
 	// bad credentials): every other call would fail the same way.
 	Fatal
+	// DailyQuota failures mean the model's tokens-per-day quota is spent:
+	// retrying within the day cannot succeed, so the model's records wait
+	// for a later run.
+	DailyQuota
 )
+
+// dailyQuotaMessage is how Bedrock's ThrottlingException says the day's
+// token quota is spent (the only thing that tells it from a per-minute
+// throttle).
+const dailyQuotaMessage = "tokens per day"
 
 func (c Class) String() string {
 	switch c {
@@ -42,6 +52,8 @@ func (c Class) String() string {
 		return "bad record"
 	case Fatal:
 		return "fatal"
+	case DailyQuota:
+		return "daily quota"
 	}
 	return fmt.Sprintf("Class(%d)", int(c))
 }
@@ -66,6 +78,18 @@ const (
 	TypeRequestTimeout  = "RequestTimeout"
 	TypeIncompleteReply = "IncompleteResponse"
 	TypeClientError     = "ClientError"
+	// TypeInvalidToolInput is a call whose forced tool call came back with
+	// an input that is not JSON: a broken answer, retried like a broken
+	// connection.
+	TypeInvalidToolInput = "InvalidToolInput"
+	// TypeInvalidContent is an image or document Bedrock would reject (its
+	// format, size, count, name or source), refused before the call as a
+	// BadRecord.
+	TypeInvalidContent = "InvalidContent"
+	// TypeInvalidRequest is any other part of a request Bedrock would
+	// reject (a role, an empty block, a tool, a guardrail, an option value,
+	// JSON that does not parse), refused before the call as a BadRecord.
+	TypeInvalidRequest = "InvalidRequest"
 )
 
 // byName maps Bedrock's exception names to a class. Names not here are
@@ -103,6 +127,9 @@ func Classify(err error) *Error {
 		class, known := byName[name]
 		if !known {
 			class = classByStatus(err)
+		}
+		if class == Throttled && strings.Contains(strings.ToLower(apiErr.ErrorMessage()), dailyQuotaMessage) {
+			class = DailyQuota
 		}
 		return &Error{Class: class, Type: name, Message: apiErr.ErrorMessage(), Err: err}
 	}

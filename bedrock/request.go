@@ -103,7 +103,11 @@ type Usage struct {
 type Response struct {
 	Text string
 	// ToolInput is the input of the forced tool's call (the structured
-	// output), when the Request had a Tool and the model called it.
+	// output), when the Request had a Tool and the model called it: nil
+	// when it did not, or when a stream's input was cut short by maxTokens
+	// (StopReason says max_tokens). Numbers are exactly as the model wrote
+	// them; from Converse the object keys come sorted (the SDK decodes the
+	// input into a map), from a stream in the model's order.
 	ToolInput  json.RawMessage
 	StopReason string
 	Usage      Usage
