@@ -88,10 +88,11 @@ func (s *streamWriter) send(headers []byte, fill func([]byte) []byte) {
 	}
 	b := endFrame(fill(beginFrame(*s.buf, headers)), len(headers))
 	*s.buf = b
+	// A write that lands in a buffer says nothing of a client that has
+	// gone; the flush's error does, so a stream the client abandoned is
+	// not counted complete.
 	if _, s.err = s.w.Write(b); s.err == nil {
-		if f, ok := s.w.(http.Flusher); ok {
-			f.Flush()
-		}
+		s.err = http.NewResponseController(s.w).Flush()
 	}
 }
 
