@@ -20,6 +20,7 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
 	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/request"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
@@ -96,7 +97,7 @@ func runPipeline(b *testing.B, model *bedrock.Client, input, output string) {
 	defer source.Close()
 	run := pipeline.New(source, model, sink, pipeline.Options{
 		Concurrency: benchConcurrency,
-		Defaults:    pipeline.Defaults{ModelID: "anthropic.claude-3-haiku-20240307-v1:0"},
+		Requests:    request.New(request.Options{ModelID: "anthropic.claude-3-haiku-20240307-v1:0"}),
 	})
 	summary, err := run.Run(context.Background(), make(chan struct{}))
 	if err != nil {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/request"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
@@ -41,38 +43,73 @@ func (e *FatalError) Unwrap() error { return e.Err }
 // because the run is stopping: that record gets no row and a resumed run
 // sends it again.
 func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Record) (*writer.Row, error) {
-	req := r.request(rec)
-	row := &writer.Row{ID: rec.ID, ModelID: req.ModelID, Metadata: rec.Metadata}
+	row := &writer.Row{ID: rec.ID, ModelID: rec.ModelID, Metadata: rec.Metadata}
 	if rec.Err != nil {
-		errorType := ErrorTypeInvalidRecord
-		var typed interface{ ErrorType() string }
-		if errors.As(rec.Err, &typed) {
-			errorType = typed.ErrorType()
+		if r.opts.EchoModelInput && rec.Style == reader.StyleBedrockBatch {
+			row.ModelInput = rec.Raw
 		}
-		return failed(row, errorType, rec.Err.Error()), nil
+		return failed(row, errorTypeOf(rec.Err, ErrorTypeInvalidRecord), rec.Err.Error()), nil
+	}
+	req, err := r.opts.Requests.Build(ctx, rec)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return failed(row, errorTypeOf(err, ErrorTypeInvalidRecord), err.Error()), nil
+	}
+	row.ModelID = req.ModelID
+	if r.opts.EchoModelInput {
+		row.ModelInput = modelInputOf(rec, req)
 	}
 	reservation := r.reservation(req)
+	wrongAnswers := 0
+	var wrongUsage bedrock.Usage // paid for by answers that did not match
 	for attempt := 1; ; attempt++ {
-		ticket, err := r.admit(ctx, reservation)
-		if errors.Is(err, ratelimit.ErrTooLarge) {
+		ticket, err := r.admit(ctx, req.ModelID, reservation)
+		switch {
+		case errors.Is(err, ratelimit.ErrTooLarge):
 			return failed(row, ErrorTypeRequestTooLarge, err.Error()), nil
-		}
-		if err != nil {
+		case errors.Is(err, ratelimit.ErrDailyBudget), errors.Is(err, ratelimit.ErrDailyQuotaExhausted):
+			// Not a failure of the record: it waits for tomorrow's quota,
+			// with no row, and a re-run sends it.
+			r.stats.deferByQuota(req.ModelID, err)
+			return nil, nil
+		case err != nil:
 			return nil, nil
 		}
 		resp, elapsed, err := r.attempt(ctx, req)
 		row.Attempts = int64(attempt)
 		r.stats.attempts.Add(1)
 		if err == nil {
-			ticket.Done(resp.Usage.InputTokens + resp.Usage.CacheWriteInputTokens + resp.Usage.OutputTokens)
+			r.systematic.succeeded(req.ModelID)
+			ticket.Done(ratelimit.Usage{InputTokens: resp.Usage.InputTokens, CacheReadInputTokens: resp.Usage.CacheReadInputTokens,
+				CacheWriteInputTokens: resp.Usage.CacheWriteInputTokens, OutputTokens: resp.Usage.OutputTokens})
 			r.stats.latency.add(elapsed)
-			return succeeded(row, resp, elapsed), nil
+			mismatch := r.checkSchema(req, &resp)
+			resp.Usage = addUsage(resp.Usage, wrongUsage)
+			if mismatch == nil {
+				return succeeded(row, resp, elapsed), nil
+			}
+			// A wrong answer was still an answer: it is paid for, so its
+			// tokens stay in the row, and asked for again only a few times.
+			wrongUsage = resp.Usage
+			if wrongAnswers++; wrongAnswers >= r.opts.SchemaAttempts {
+				setUsage(row, resp.Usage)
+				return failed(row, ErrorTypeSchemaMismatch, fmt.Sprintf("no answer matched the JSON Schema in %d attempts; the last: %v", wrongAnswers, mismatch)), nil
+			}
+			r.stats.retries.Add(1)
+			continue
 		}
 		callErr := bedrock.Classify(err)
-		if callErr.Class == bedrock.Throttled {
+		switch callErr.Class {
+		case bedrock.Throttled:
 			ticket.Throttled()
 			r.stats.throttled.Add(1)
-		} else {
+		case bedrock.DailyQuota:
+			ticket.DailyQuotaExhausted()
+			r.stats.deferByQuota(req.ModelID, callErr)
+			return nil, nil
+		default:
 			ticket.Failed()
 		}
 		if ctx.Err() != nil {
@@ -81,7 +118,12 @@ func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Rec
 		switch {
 		case callErr.Class == bedrock.Fatal:
 			return nil, &FatalError{RecordID: rec.ID, Err: callErr}
-		case callErr.Class == bedrock.BadRecord || attempt >= r.opts.Retry.MaxAttempts:
+		case callErr.Class == bedrock.BadRecord:
+			if stop := r.systematic.failed(req.ModelID, callErr); stop != nil {
+				return nil, stop
+			}
+			return failed(row, callErr.Type, callErr.Message), nil
+		case attempt >= r.opts.Retry.MaxAttempts:
 			return failed(row, callErr.Type, callErr.Message), nil
 		}
 		r.stats.retries.Add(1)
@@ -91,29 +133,69 @@ func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Rec
 	}
 }
 
-// admit waits for the limiter, when there is one.
-func (r *Run) admit(ctx context.Context, tokens int64) (Ticket, error) {
+// modelInputOf is what a row echoes as modelInput: a Bedrock batch record's
+// own modelInput as given, else the request in that shape.
+func modelInputOf(rec *reader.Record, req *bedrock.Request) json.RawMessage {
+	if rec.Style == reader.StyleBedrockBatch && len(rec.Raw) > 0 {
+		return rec.Raw
+	}
+	in, err := request.ModelInput(req)
+	if err != nil {
+		return nil
+	}
+	return in
+}
+
+// ErrorTypeSchemaMismatch is the error_type of a row whose structured
+// outputs never matched the JSON Schema.
+const ErrorTypeSchemaMismatch = "SchemaMismatch"
+
+// checkSchema checks the structured output of a call that forced a tool.
+func (r *Run) checkSchema(req *bedrock.Request, resp *bedrock.Response) error {
+	if req.Tool == nil || r.opts.Schema == nil {
+		return nil
+	}
+	return r.opts.Schema.Validate(resp.ToolInput)
+}
+
+// errorTypeOf is the error_type an error names itself, or fallback.
+func errorTypeOf(err error, fallback string) string {
+	var typed interface{ ErrorType() string }
+	if errors.As(err, &typed) {
+		return typed.ErrorType()
+	}
+	return fallback
+}
+
+// admit waits for the model's quota, when there is a limiter.
+func (r *Run) admit(ctx context.Context, model string, res ratelimit.Reservation) (Ticket, error) {
 	if r.opts.Limiter == nil {
 		return noTicket{}, nil
 	}
-	return r.opts.Limiter.Wait(ctx, tokens)
+	return r.opts.Limiter.Wait(ctx, model, res)
 }
 
 // noTicket settles calls of a run without a limiter.
 type noTicket struct{}
 
-func (noTicket) Done(int64) {}
-func (noTicket) Throttled() {}
-func (noTicket) Failed()    {}
+func (noTicket) Done(ratelimit.Usage) {}
+func (noTicket) Throttled()           {}
+func (noTicket) Failed()              {}
+func (noTicket) DailyQuotaExhausted() {}
 
-// reservation is what a call reserves against the tokens-per-minute quota,
-// as Bedrock does: the input estimate plus the output it may produce.
-func (r *Run) reservation(req *bedrock.Request) int64 {
-	output := r.opts.OutputReservation
-	if req.Inference.MaxTokens != nil {
-		output = int64(*req.Inference.MaxTokens)
+// reservation is what a call reserves against its model's quota, as
+// Bedrock does: the input (estimated, corrected by what the model's calls
+// have shown) and the maxTokens sent; with none sent, the limiter reserves
+// the model's maximum output, as Bedrock does.
+func (r *Run) reservation(req *bedrock.Request) ratelimit.Reservation {
+	res := ratelimit.Reservation{InputTokens: EstimateInputTokens(req)}
+	if r.opts.Limiter != nil {
+		res.InputTokens = r.opts.Limiter.EstimateInput(req.ModelID, res.InputTokens)
 	}
-	return EstimateInputTokens(req) + output
+	if req.Inference.MaxTokens != nil {
+		res.MaxTokens = int64(*req.Inference.MaxTokens)
+	}
+	return res
 }
 
 // EstimateInputTokens estimates a request's input tokens at four bytes a
@@ -125,15 +207,33 @@ func EstimateInputTokens(req *bedrock.Request) int64 {
 	for _, m := range req.Messages {
 		for _, b := range m.Content {
 			bytes += len(b.Text)
+			bytes += mediaBytes(b.Image) + mediaBytes(b.Document)
 		}
 	}
 	return int64(bytes+3) / 4
 }
 
+// mediaBytes is what a document or an image adds to the input estimate:
+// its size, an over-estimate for images (Bedrock counts their pixels).
+func mediaBytes(m *bedrock.Media) int {
+	if m == nil {
+		return 0
+	}
+	return len(m.Bytes)
+}
+
 // Request builds the request a record would be sent as, without sending it.
-func (r *Run) Request(rec *reader.Record) *bedrock.Request { return r.request(rec) }
+func (r *Run) Request(ctx context.Context, rec *reader.Record) (*bedrock.Request, error) {
+	return r.opts.Requests.Build(ctx, rec)
+}
 
 func (r *Run) attempt(ctx context.Context, req *bedrock.Request) (bedrock.Response, time.Duration, error) {
+	select {
+	case r.calls <- struct{}{}:
+	case <-ctx.Done():
+		return bedrock.Response{}, 0, ctx.Err()
+	}
+	defer func() { <-r.calls }()
 	callCtx, cancel := context.WithTimeout(ctx, r.opts.Retry.AttemptTimeout)
 	defer cancel()
 	start := time.Now()
@@ -147,39 +247,37 @@ func (r *Run) attempt(ctx context.Context, req *bedrock.Request) (bedrock.Respon
 	return resp, elapsed, err
 }
 
-// request builds the Converse request for a record: the record's own system
-// prompt wins over the job's.
-func (r *Run) request(rec *reader.Record) *bedrock.Request {
-	req := &bedrock.Request{
-		ModelID:   r.opts.Defaults.ModelID,
-		System:    r.opts.Defaults.System,
-		Inference: r.opts.Defaults.Inference,
-		Messages:  make([]bedrock.Message, len(rec.Messages)),
-	}
-	if rec.System != "" {
-		req.System = rec.System
-	}
-	for i, m := range rec.Messages {
-		content := make([]bedrock.Block, len(m.Content))
-		for j, c := range m.Content {
-			content[j] = bedrock.Block{Text: c.Text, CachePoint: c.CachePoint}
-		}
-		req.Messages[i] = bedrock.Message{Role: m.Role, Content: content}
-	}
-	return req
-}
-
 func succeeded(row *writer.Row, resp bedrock.Response, elapsed time.Duration) *writer.Row {
 	row.Status = writer.StatusOK
 	row.Output = resp.Text
+	if len(resp.ToolInput) > 0 {
+		row.Output = string(resp.ToolInput)
+		row.OutputJSON = resp.ToolInput
+	}
+	row.TimeToFirstTokenMs = resp.TimeToFirstTokenMs
+	row.ServiceTier = resp.ServiceTier
 	row.StopReason = resp.StopReason
-	row.InputTokens = resp.Usage.InputTokens
-	row.OutputTokens = resp.Usage.OutputTokens
-	row.TotalTokens = resp.Usage.TotalTokens
-	row.CacheReadInputTokens = resp.Usage.CacheReadInputTokens
-	row.CacheWriteInputTokens = resp.Usage.CacheWriteInputTokens
+	setUsage(row, resp.Usage)
 	row.LatencyMs = elapsed.Milliseconds()
 	return row
+}
+
+func setUsage(row *writer.Row, u bedrock.Usage) {
+	row.InputTokens = u.InputTokens
+	row.OutputTokens = u.OutputTokens
+	row.TotalTokens = u.TotalTokens
+	row.CacheReadInputTokens = u.CacheReadInputTokens
+	row.CacheWriteInputTokens = u.CacheWriteInputTokens
+}
+
+func addUsage(a, b bedrock.Usage) bedrock.Usage {
+	return bedrock.Usage{
+		InputTokens:           a.InputTokens + b.InputTokens,
+		OutputTokens:          a.OutputTokens + b.OutputTokens,
+		TotalTokens:           a.TotalTokens + b.TotalTokens,
+		CacheReadInputTokens:  a.CacheReadInputTokens + b.CacheReadInputTokens,
+		CacheWriteInputTokens: a.CacheWriteInputTokens + b.CacheWriteInputTokens,
+	}
 }
 
 func failed(row *writer.Row, errorType, message string) *writer.Row {

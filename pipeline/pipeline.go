@@ -4,6 +4,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,38 +35,62 @@ type Sink interface {
 	Commit(ctx context.Context) error
 }
 
-// Limiter decides when a call that reserves about tokens may start; the
-// ticket it returns is settled once the call ends.
+// Limiter decides when a call to a model may start, given what it
+// reserves against that model's quota; the ticket it returns is settled
+// once the call ends. Each model has its own quota: waiting for one never
+// holds up another.
 type Limiter interface {
-	Wait(ctx context.Context, tokens int64) (Ticket, error)
+	Wait(ctx context.Context, model string, r ratelimit.Reservation) (Ticket, error)
+	// EstimateInput corrects an input estimate by what the model's
+	// settled calls have shown.
+	EstimateInput(model string, estimate int64) int64
 }
 
 // Ticket is an admitted call's reservation: exactly one method settles it.
 type Ticket interface {
-	Done(used int64) // succeeded, having used this many tokens
-	Throttled()      // Bedrock throttled it
-	Failed()         // failed otherwise
+	Done(ratelimit.Usage) // succeeded, having used this
+	Throttled()           // Bedrock throttled it
+	Failed()              // failed otherwise
+	DailyQuotaExhausted() // Bedrock said the model's daily quota is spent
 }
 
-// RateLimited adapts a ratelimit.Limiter to Limiter.
-func RateLimited(l *ratelimit.Limiter) Limiter { return rateLimited{l} }
+// RateLimited adapts ratelimit.Models to Limiter.
+func RateLimited(m *ratelimit.Models) Limiter { return rateLimited{m} }
 
-type rateLimited struct{ l *ratelimit.Limiter }
+type rateLimited struct{ m *ratelimit.Models }
 
-func (r rateLimited) Wait(ctx context.Context, tokens int64) (Ticket, error) {
-	ticket, err := r.l.Wait(ctx, tokens)
+func (r rateLimited) Wait(ctx context.Context, model string, res ratelimit.Reservation) (Ticket, error) {
+	ticket, err := r.m.Wait(ctx, model, res)
 	if err != nil {
 		return nil, err
 	}
 	return ticket, nil
 }
 
+func (r rateLimited) EstimateInput(model string, estimate int64) int64 {
+	return r.m.EstimateInput(model, estimate)
+}
+
 // Options configure a run.
 type Options struct {
 	// Concurrency caps the calls in flight.
 	Concurrency int
-	// Defaults are the request fields a record does not set itself.
-	Defaults Defaults
+	// Requests builds the request each record is sent as.
+	Requests Builder
+	// Schema, when set, checks the structured output of calls whose request
+	// forces a tool; an answer that does not match is asked for again, up
+	// to SchemaAttempts times (default 3), then the record gets an error
+	// row of type SchemaMismatch.
+	Schema         Schema
+	SchemaAttempts int
+	// QueueRecords and QueueBytes bound the records read ahead of their
+	// calls, over all models (defaults: 64 per worker, at least 10,000;
+	// 64 MiB).
+	QueueRecords int
+	QueueBytes   int64
+	// EchoModelInput puts each record's Converse-shaped request in its
+	// row (the bedrock-batch output style echoes it as modelInput).
+	EchoModelInput bool
 	// Retry says how often and how patiently failed calls are made again.
 	Retry Retry
 	// CommitInterval and CommitRows bound how long, and how many, finished
@@ -75,21 +100,34 @@ type Options struct {
 	CommitRows     int
 	// Limiter, when set, is asked before every call.
 	Limiter Limiter
-	// OutputReservation is the output a call reserves against the limiter
-	// when it sends no maxTokens (Bedrock then reserves the model's
-	// maximum); 0 means DefaultOutputReservation.
-	OutputReservation int64
+	// StopAfterErrors stops the run when this many calls in a row to one
+	// model fail with the same error that no retry or record can fix (a
+	// model id that needs an inference profile, a parameter the model
+	// refuses): 0 means DefaultStopAfterErrors, negative never stops.
+	StopAfterErrors int
 }
 
-// DefaultOutputReservation is what a call without maxTokens reserves.
-const DefaultOutputReservation = 4096
+// DefaultStopAfterErrors is how many identical failures in a row stop a
+// run.
+const DefaultStopAfterErrors = 20
 
-// Defaults are the job-wide request fields.
-type Defaults struct {
-	ModelID   string
-	System    string
-	Inference bedrock.InferenceConfig
+// Builder builds the request a record is sent as. An error that has an
+// ErrorType() method is the record's fault and becomes its error row.
+// Model says which model a record goes to before its request is built,
+// to queue it with that model's records.
+type Builder interface {
+	Build(ctx context.Context, rec *reader.Record) (*bedrock.Request, error)
+	Model(rec *reader.Record) string
 }
+
+// Schema checks a structured output.
+type Schema interface {
+	Validate(output json.RawMessage) error
+}
+
+// DefaultSchemaAttempts is how often a call is made when its structured
+// output does not match the schema.
+const DefaultSchemaAttempts = 3
 
 // Run is one pass of a source through the model into a sink.
 type Run struct {
@@ -98,6 +136,12 @@ type Run struct {
 	sink   Sink
 	opts   Options
 	stats  stats
+	// systematic notices calls to a model that all fail the same way.
+	systematic systematic
+	// calls holds a token per call in flight: the Concurrency cap over
+	// every model's workers, taken only around the call itself, so a
+	// worker waiting for its model's quota holds no slot.
+	calls chan struct{}
 }
 
 // New returns a Run; nothing starts until Run.Run.
@@ -112,10 +156,19 @@ func New(source Source, model Model, sink Sink, opts Options) *Run {
 		opts.CommitRows = 5000
 	}
 	opts.Retry = opts.Retry.withDefaults()
-	if opts.OutputReservation <= 0 {
-		opts.OutputReservation = DefaultOutputReservation
+	if opts.QueueRecords <= 0 {
+		opts.QueueRecords = max(64*opts.Concurrency, 10_000)
 	}
-	return &Run{source: source, model: model, sink: sink, opts: opts}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = 64 << 20
+	}
+	if opts.SchemaAttempts <= 0 {
+		opts.SchemaAttempts = DefaultSchemaAttempts
+	}
+	if opts.StopAfterErrors == 0 {
+		opts.StopAfterErrors = DefaultStopAfterErrors
+	}
+	return &Run{source: source, model: model, sink: sink, opts: opts, systematic: systematic{limit: opts.StopAfterErrors}}
 }
 
 // Run reads every record, calls the model for each, and writes one row per
@@ -126,8 +179,9 @@ func New(source Source, model Model, sink Sink, opts Options) *Run {
 // returns a Summary with Interrupted set.
 func (r *Run) Run(ctx context.Context, stop <-chan struct{}) (Summary, error) {
 	start := time.Now()
-	records := make(chan reader.Record, r.opts.Concurrency)
+	queued := newLanes(r.opts.QueueRecords, r.opts.QueueBytes)
 	results := make(chan *writer.Row, r.opts.Concurrency)
+	r.calls = make(chan struct{}, r.opts.Concurrency)
 
 	group, gctx := errgroup.WithContext(ctx)
 	// Rows must reach the sink even after ctx is cancelled: a finished call
@@ -139,16 +193,40 @@ func (r *Run) Run(ctx context.Context, stop <-chan struct{}) (Summary, error) {
 	// ctx is cancelled.
 	writerGone := make(chan struct{})
 
-	group.Go(func() error { return r.read(gctx, stop, records) })
+	// Each model's lane gets its own workers when its first record
+	// arrives; results closes once the reader is done and every worker
+	// has ended.
 	var workers sync.WaitGroup
-	for range r.opts.Concurrency {
-		workers.Add(1)
-		group.Go(func() error {
-			defer workers.Done()
-			return r.work(gctx, stop, records, results, writerGone)
-		})
+	startLane := func(q *lane) {
+		for range r.opts.Concurrency {
+			workers.Add(1)
+			group.Go(func() error {
+				defer workers.Done()
+				return r.work(gctx, stop, queued, q, results, writerGone)
+			})
+		}
 	}
+	readerDone := make(chan struct{})
 	group.Go(func() error {
+		defer close(readerDone)
+		defer queued.close()
+		return r.read(gctx, stop, queued, startLane)
+	})
+	group.Go(func() error {
+		// Stopping: records still queued were never started; they get no
+		// row and a resumed run sends them.
+		select {
+		case <-stop:
+		case <-gctx.Done():
+		case <-readerDone:
+			return nil
+		}
+		queued.drop()
+		queued.close()
+		return nil
+	})
+	group.Go(func() error {
+		<-readerDone
 		workers.Wait()
 		close(results)
 		return nil
@@ -168,9 +246,8 @@ func (r *Run) Run(ctx context.Context, stop <-chan struct{}) (Summary, error) {
 // Progress is a snapshot of the counters, safe to call while Run runs.
 func (r *Run) Progress() Summary { return r.stats.summary() }
 
-func (r *Run) read(ctx context.Context, stop <-chan struct{}, records chan<- reader.Record) error {
-	defer close(records)
-	for !isClosed(stop) {
+func (r *Run) read(ctx context.Context, stop <-chan struct{}, queued *lanes, startLane func(*lane)) error {
+	for !isClosed(stop) && ctx.Err() == nil {
 		rec, err := r.source.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -182,19 +259,37 @@ func (r *Run) read(ctx context.Context, stop <-chan struct{}, records chan<- rea
 			return fmt.Errorf("reading input: %w", err)
 		}
 		r.stats.read.Add(1)
-		select {
-		case records <- rec:
-		case <-stop:
+		model := r.opts.Requests.Model(&rec)
+		if rec.Err == nil && r.stats.quotaSpent(model) {
+			// Its model's daily quota is spent: the record waits for a
+			// later run, and once every model's is, reading stops.
+			r.stats.deferByQuota(model, errQuotaSpent)
+			if r.stats.allQuotaSpent(queued.models()) {
+				return nil
+			}
+			continue
+		}
+		created, ok := queued.push(model, rec)
+		if !ok {
 			return nil
-		case <-ctx.Done():
-			return nil
+		}
+		if created != nil {
+			startLane(created)
 		}
 	}
 	return nil
 }
 
-func (r *Run) work(ctx context.Context, stop <-chan struct{}, records <-chan reader.Record, results chan<- *writer.Row, writerGone <-chan struct{}) error {
-	for rec := range records {
+// errQuotaSpent defers records whose model was already found out of its
+// daily quota (the first deferral's reason is the one reported).
+var errQuotaSpent = errors.New("the model's daily token quota is spent")
+
+func (r *Run) work(ctx context.Context, stop <-chan struct{}, queued *lanes, q *lane, results chan<- *writer.Row, writerGone <-chan struct{}) error {
+	for {
+		rec, ok := queued.pop(q)
+		if !ok {
+			return nil
+		}
 		if isClosed(stop) || ctx.Err() != nil {
 			continue // not started: a resumed run will send it
 		}
@@ -212,7 +307,6 @@ func (r *Run) work(ctx context.Context, stop <-chan struct{}, records <-chan rea
 			return nil
 		}
 	}
-	return nil
 }
 
 func (r *Run) write(ctx context.Context, results <-chan *writer.Row) error {

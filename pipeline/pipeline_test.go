@@ -18,6 +18,7 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
 	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/request"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
@@ -107,7 +108,7 @@ func TestRunRows(t *testing.T) {
 			m, srv := model(t, tt.opts)
 			sink := &memorySink{}
 			run := pipeline.New(&sliceSource{records: tt.records}, m, sink, pipeline.Options{
-				Concurrency: 4, Defaults: pipeline.Defaults{ModelID: "m"}, Retry: fastRetry})
+				Concurrency: 4, Requests: request.New(request.Options{ModelID: "m"}), Retry: fastRetry})
 			summary, err := run.Run(context.Background(), make(chan struct{}))
 			if err != nil {
 				t.Fatal(err)
@@ -141,7 +142,7 @@ func TestRunStops(t *testing.T) {
 		m, _ := model(t, bedrocktest.Options{})
 		sink := &memorySink{}
 		run := pipeline.New(&sliceSource{records: records(10), err: errors.New("gzip: invalid header")}, m, sink,
-			pipeline.Options{Concurrency: 2, Defaults: pipeline.Defaults{ModelID: "m"}})
+			pipeline.Options{Concurrency: 2, Requests: request.New(request.Options{ModelID: "m"})})
 		_, err := run.Run(context.Background(), make(chan struct{}))
 		if err == nil {
 			t.Fatal("a failing source did not fail the run")
@@ -150,7 +151,7 @@ func TestRunStops(t *testing.T) {
 	t.Run("sink fails", func(t *testing.T) {
 		m, _ := model(t, bedrocktest.Options{})
 		run := pipeline.New(&sliceSource{records: records(100)}, m, &memorySink{failAfter: 10},
-			pipeline.Options{Concurrency: 4, Defaults: pipeline.Defaults{ModelID: "m"}})
+			pipeline.Options{Concurrency: 4, Requests: request.New(request.Options{ModelID: "m"})})
 		_, err := run.Run(context.Background(), make(chan struct{}))
 		if err == nil {
 			t.Fatal("a failing sink did not fail the run")
@@ -162,7 +163,7 @@ func TestRunStops(t *testing.T) {
 		close(stop)
 		sink := &memorySink{}
 		run := pipeline.New(&sliceSource{records: records(100)}, m, sink,
-			pipeline.Options{Concurrency: 4, Defaults: pipeline.Defaults{ModelID: "m"}})
+			pipeline.Options{Concurrency: 4, Requests: request.New(request.Options{ModelID: "m"})})
 		summary, err := run.Run(context.Background(), stop)
 		if err != nil {
 			t.Fatal(err)
@@ -176,7 +177,7 @@ func TestRunStops(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		sink := &memorySink{}
 		run := pipeline.New(&sliceSource{records: records(20)}, m, sink,
-			pipeline.Options{Concurrency: 4, Defaults: pipeline.Defaults{ModelID: "m"}})
+			pipeline.Options{Concurrency: 4, Requests: request.New(request.Options{ModelID: "m"})})
 		time.AfterFunc(200*time.Millisecond, cancel)
 		summary, err := run.Run(ctx, make(chan struct{}))
 		if err != nil {
@@ -198,8 +199,8 @@ func TestRequestLargerThanTheQuota(t *testing.T) {
 	maxTokens := int32(10)
 	run := pipeline.New(&sliceSource{records: append(records(3), huge)}, m, sink, pipeline.Options{
 		Concurrency: 2,
-		Defaults:    pipeline.Defaults{ModelID: "m", Inference: bedrock.InferenceConfig{MaxTokens: &maxTokens}},
-		Limiter:     pipeline.RateLimited(ratelimit.New(ratelimit.Limits{TokensPerMinute: 2000})),
+		Requests:    request.New(request.Options{ModelID: "m", Inference: bedrock.InferenceConfig{MaxTokens: &maxTokens}}),
+		Limiter:     pipeline.RateLimited(ratelimit.NewModels(ratelimit.ModelsConfig{Default: ratelimit.Quota{TokensPerMinute: 2000}}, nil)),
 	})
 	summary, err := run.Run(context.Background(), make(chan struct{}))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
 	"github.com/bedrock-batch/bedrock-batch/ratelimit"
+	"github.com/bedrock-batch/bedrock-batch/request"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
@@ -45,14 +46,16 @@ func BenchmarkQuota(b *testing.B) {
 	}{
 		{"rpm-given", emulator(bedrocktest.Options{RequestsPerMinute: rpm}),
 			func() pipeline.Limiter {
-				return pipeline.RateLimited(ratelimit.New(ratelimit.Limits{RequestsPerMinute: rpm}))
+				return pipeline.RateLimited(ratelimit.NewModels(ratelimit.ModelsConfig{Default: ratelimit.Quota{RequestsPerMinute: rpm}}, nil))
 			}, nil},
 		{"tpm-given", emulator(bedrocktest.Options{TokensPerMinute: tpm}),
 			func() pipeline.Limiter {
-				return pipeline.RateLimited(ratelimit.New(ratelimit.Limits{TokensPerMinute: tpm}))
+				return pipeline.RateLimited(ratelimit.NewModels(ratelimit.ModelsConfig{Default: ratelimit.Quota{TokensPerMinute: tpm}}, nil))
 			}, &maxTokens},
 		{"rpm-discovered", emulator(bedrocktest.Options{RequestsPerMinute: rpm}),
-			func() pipeline.Limiter { return pipeline.RateLimited(ratelimit.New(ratelimit.Limits{})) }, nil},
+			func() pipeline.Limiter {
+				return pipeline.RateLimited(ratelimit.NewModels(ratelimit.ModelsConfig{}, nil))
+			}, nil},
 		{"rpm-cookbook", emulator(bedrocktest.Options{RequestsPerMinute: rpm}),
 			func() pipeline.Limiter { return newCookbook(rpm, 0) }, nil},
 		{"tpm-cookbook", emulator(bedrocktest.Options{TokensPerMinute: tpm}),
@@ -65,7 +68,7 @@ func BenchmarkQuota(b *testing.B) {
 				sink := &timingSink{throttled: func() int64 { return srv.Stats().Throttled }}
 				run := pipeline.New(&sliceSource{records: records(recordCount)}, m, sink, pipeline.Options{
 					Concurrency: 32,
-					Defaults:    pipeline.Defaults{ModelID: "m", Inference: bedrock.InferenceConfig{MaxTokens: c.maxTokens}},
+					Requests:    request.New(request.Options{ModelID: "m", Inference: bedrock.InferenceConfig{MaxTokens: c.maxTokens}}),
 					Limiter:     c.limiter(),
 				})
 				start := time.Now()
@@ -146,7 +149,13 @@ func newCookbook(rpm, tpm float64) *cookbook {
 	return &cookbook{rpm: rpm, tpm: tpm, requests: rpm, tokens: tpm, last: time.Now()}
 }
 
-func (c *cookbook) Wait(ctx context.Context, tokens int64) (pipeline.Ticket, error) {
+func (c *cookbook) EstimateInput(model string, estimate int64) int64 { return estimate }
+
+func (c *cookbook) Wait(ctx context.Context, model string, r ratelimit.Reservation) (pipeline.Ticket, error) {
+	tokens := r.InputTokens + r.MaxTokens
+	if r.MaxTokens == 0 {
+		tokens += 4096 // the cookbook's own default
+	}
 	for {
 		c.mu.Lock()
 		now := time.Now()
@@ -178,8 +187,9 @@ func (c *cookbook) Wait(ctx context.Context, tokens int64) (pipeline.Ticket, err
 
 type cookbookTicket struct{ c *cookbook }
 
-func (cookbookTicket) Done(int64) {}
-func (cookbookTicket) Failed()    {}
+func (cookbookTicket) Done(ratelimit.Usage) {}
+func (cookbookTicket) Failed()              {}
+func (cookbookTicket) DailyQuotaExhausted() {}
 func (t cookbookTicket) Throttled() {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
