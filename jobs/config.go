@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -230,6 +231,9 @@ func (c *Config) validateRequest(add func(string, ...any)) {
 	}
 }
 
+// guardrailID is the pattern Bedrock checks a guardrail identifier against.
+var guardrailID = regexp.MustCompile(`^(([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))$`)
+
 // ParseGuardrail splits "ID:VERSION" (VERSION a number or DRAFT). The
 // identifier may be an ARN, which has colons of its own: the version is
 // after the last one.
@@ -239,6 +243,9 @@ func ParseGuardrail(s string) (id, version string, err error) {
 		return "", "", errors.New("want ID:VERSION, such as gr-abc123:1 or gr-abc123:DRAFT")
 	}
 	id, version = s[:i], s[i+1:]
+	if !guardrailID.MatchString(id) {
+		return "", "", fmt.Errorf("identifier %q: want the guardrail's id (lower-case letters and digits, such as 4ru8sc2dxyz3) or its ARN", id)
+	}
 	if version != "DRAFT" && strings.Trim(version, "0123456789") != "" {
 		return "", "", fmt.Errorf("version %q: want a number or DRAFT", version)
 	}

@@ -60,7 +60,7 @@ func fullConfig() Config {
 		CacheSystem:       true,
 		ServiceTier:       "flex",
 		Latency:           "optimized",
-		Guardrail:         "gr-abc123:2",
+		Guardrail:         "abc123xyz:2",
 		GuardrailTrace:    true,
 		JSONSchemaFile:    "schema.json",
 		SchemaAttempts:    4,

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 )
 
 // ManifestName is the manifest's file name in the output directory; the
@@ -41,8 +43,15 @@ type Manifest struct {
 	ServiceTiers        map[string]int64 `json:"service_tiers,omitempty"`
 	GuardrailIntervened int64            `json:"guardrail_intervened,omitempty"`
 	ThisRun             RunCounts        `json:"this_run"`
-	Calls               Calls            `json:"calls"`
-	Options             *Config          `json:"options"`
+	// Quotas says, per model, how this run used its quota: what was
+	// given, what was reserved and settled (burndown included), the rate
+	// achieved over the steady part, throttles, and the day's budget left.
+	Quotas []QuotaReport `json:"quotas,omitempty"`
+	// StoppedAtQuota says, per model, why records were left for a later
+	// run: the model's daily quota is spent (exit status 4).
+	StoppedAtQuota map[string]string `json:"stopped_at_quota,omitempty"`
+	Calls          Calls             `json:"calls"`
+	Options        *Config           `json:"options"`
 }
 
 // Counts are the rows of a shard in the output.
@@ -90,6 +99,14 @@ type Latency struct {
 	P50 int64 `json:"p50"`
 	P95 int64 `json:"p95"`
 	P99 int64 `json:"p99"`
+}
+
+// QuotaReport is one model's quota use in a run.
+type QuotaReport struct {
+	ratelimit.ModelReport
+	// AchievedOfQuota is AchievedPerMinute over the tokens-per-minute
+	// quota (0 without one).
+	AchievedOfQuota float64 `json:"achieved_of_quota"`
 }
 
 // Putter stores a small file whole, replacing it atomically.

@@ -64,7 +64,11 @@ func NewStatus(manifests [][]byte) (*Status, error) {
 }
 
 // Print writes the status as a table: one line per shard, then the total.
+// The shard table comes last, so its total is the last line.
 func (s *Status) Print(w io.Writer) error {
+	if err := s.printModels(w); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "shard\trecords\tok\terror\tinput tokens\toutput tokens\tcost USD\tcomplete\tlast run\t")
 	for _, m := range s.Shards {
@@ -81,6 +85,62 @@ func (s *Status) Print(w io.Writer) error {
 	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\t%s\t%v\t\t\n", s.Total.Records, s.Total.OK, s.Total.Error,
 		s.Tokens.Input, s.Tokens.Output, total, s.Complete)
 	return tw.Flush()
+}
+
+// printModels writes, per shard and model, the rows and cost and how the
+// last run used the model's quota, and why a run stopped at a quota.
+func (s *Status) printModels(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	header := false
+	for _, m := range s.Shards {
+		reports := map[string]QuotaReport{}
+		for _, q := range m.Quotas {
+			reports[q.Model] = q
+		}
+		ids := make([]string, 0, len(m.Models))
+		for id := range m.Models {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			if !header {
+				fmt.Fprintln(tw, "shard\tmodel\trecords\tok\terror\tcost USD\tquota tpm\tburndown\treserved\tsettled\tachieved/quota\tthrottled\tday left\t")
+				header = true
+			}
+			t := m.Models[id]
+			q, ok := reports[id]
+			if !ok {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t-\t-\t-\t-\t-\t-\t-\t\n", m.Shard, id, t.Records, t.OK, t.Error, cost(t.CostUSD))
+				continue
+			}
+			dayLeft, quota, achieved := "-", "-", "-"
+			if q.DailyLeft >= 0 {
+				dayLeft = fmt.Sprint(q.DailyLeft)
+			}
+			if q.Quota.TokensPerMinute > 0 {
+				quota, achieved = fmt.Sprint(q.Quota.TokensPerMinute), fmt.Sprintf("%.3f", q.AchievedOfQuota)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%g\t%d\t%d\t%s\t%d\t%s\t\n", m.Shard, id, t.Records, t.OK, t.Error,
+				cost(t.CostUSD), quota, q.Burndown, q.ReservedTokens, q.SettledTokens, achieved, q.Throttled, dayLeft)
+		}
+	}
+	if header {
+		fmt.Fprintln(tw)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, m := range s.Shards {
+		models := make([]string, 0, len(m.StoppedAtQuota))
+		for id := range m.StoppedAtQuota {
+			models = append(models, id)
+		}
+		sort.Strings(models)
+		for _, id := range models {
+			fmt.Fprintf(w, "shard %s stopped at the daily quota of %s (%s): run the same command again after it resets\n\n", m.Shard, id, m.StoppedAtQuota[id])
+		}
+	}
+	return nil
 }
 
 func cost(c *float64) string {

@@ -174,3 +174,9 @@ func glob(pattern, s string) bool {
 	}
 	return p == len(pattern)
 }
+
+// MatchModel reports whether a model id matches a pattern the way the
+// burndown and max-output tables match: case-insensitively, * for any run
+// of characters, against the id as given, the id cut out of an ARN, and
+// the id without an inference-profile prefix (us., eu., global., ...).
+func MatchModel(pattern, model string) bool { return matchAny(pattern, candidates(model)) }

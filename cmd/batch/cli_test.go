@@ -193,6 +193,13 @@ func TestValidateAndDryRun(t *testing.T) {
 		{"validate unknown job key", []string{"validate", "--job", writeFile(t, dir, "job.yaml", "modle: m\n")}, exitUsage, []string{"job.yaml:1", `unknown key "modle"`}},
 		{"dry run", []string{"run", "--dry-run", "--input", good, "--output", out, "--model", "anthropic.claude-3-haiku-20240307-v1:0", "--max-tokens", "100", "--rpm", "600"},
 			exitOK, []string{"50 records to send", "output at most 5000", "estimated cost: $", "about 5s"}},
+		{"validate against the model rules", []string{"validate", "--input", good, "--output", out, "--model", "anthropic.claude-sonnet-4-20250514-v1:0",
+			"--max-tokens", "100000", "--temperature", "0.5"}, exitFailed,
+			[]string{"preflight problem: anthropic.claude-sonnet-4-20250514-v1:0 has no on-demand throughput", "above the model's maximum output of 64000"}},
+		{"dry run with per-model rules", []string{"run", "--dry-run", "--input", writeFile(t, dir, "two.jsonl",
+			`{"id":"a","prompt":"x","model":"global.anthropic.claude-sonnet-4-5-20250929-v1:0"}`+"\n"+`{"id":"b","prompt":"y"}`+"\n"),
+			"--output", out, "--model", "m", "--temperature", "0.5", "--top-p", "0.9"}, exitFailed,
+			[]string{"takes --temperature or --top-p, not both", "preflight note: m: not in the rules table", "global.anthropic.claude-sonnet-4-5-20250929-v1:0: 1 records"}},
 		{"dry run counting tokens", []string{"run", "--dry-run", "--count-tokens", "--input", good, "--output", out, "--model", "m"},
 			exitOK, []string{fmt.Sprintf("input tokens %d (counted by Bedrock CountTokens)", exact)}},
 	}

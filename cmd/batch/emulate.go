@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,6 +31,14 @@ func emulateCommand(args []string, stderr io.Writer) int {
 	fs.DurationVar(&opts.Latency, "latency", 0, "added to every call")
 	fs.IntVar(&opts.RequestsPerMinute, "rpm", 0, "server-side requests-per-minute quota (0 = none)")
 	fs.IntVar(&opts.TokensPerMinute, "tpm", 0, "server-side tokens-per-minute quota (0 = none)")
+	fs.IntVar(&opts.TokensPerDay, "tpd", 0, "server-side tokens-per-day quota (0 = none)")
+	modelQuotas := emulateModelQuotas{}
+	fs.Var(modelQuotas, "model-quota", "`MODEL=TPM` tokens-per-minute quota of one model id, with --rpm and --tpd (repeatable)")
+	burndown := fs.Bool("burndown", false, "count output tokens 5x toward the quotas for Claude 3.7 Sonnet and Claude 4 models, as Bedrock does")
+	s3Models := fs.String("s3-location-models", "", "comma-separated model ids that accept s3Location image and document sources")
+	fs.Float64Var(&opts.Faults.SchemaMismatch, "schema-mismatch", 0, "fraction of tool-use answers whose input violates the tool's schema")
+	fs.DurationVar(&opts.CacheTTL, "cache-ttl", 0, "prompt-cache lifetime (0 = 5m)")
+	fs.IntVar(&opts.CacheMinTokens, "cache-min-tokens", 0, "smallest cacheable prefix in tokens (0 = 1024, negative = any)")
 	fs.Float64Var(&opts.Faults.Throttle, "throttle", 0, "fraction of calls answered with ThrottlingException")
 	fs.Float64Var(&opts.Faults.InternalError, "internal-error", 0, "fraction of calls answered with 500 InternalServerException")
 	fs.Float64Var(&opts.Faults.Unavailable, "unavailable", 0, "fraction of calls answered with 503 ServiceUnavailableException")
@@ -46,6 +56,18 @@ func emulateCommand(args []string, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "batch emulate: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if len(modelQuotas) > 0 {
+		opts.ModelQuotas = map[string]bedrocktest.Quota{}
+		for model, tpm := range modelQuotas {
+			opts.ModelQuotas[model] = bedrocktest.Quota{RequestsPerMinute: opts.RequestsPerMinute, TokensPerMinute: tpm, TokensPerDay: opts.TokensPerDay}
+		}
+	}
+	if *burndown {
+		opts.Burndown = bedrocktest.ClaudeBurndown
+	}
+	if *s3Models != "" {
+		opts.S3LocationModels = strings.Split(*s3Models, ",")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -71,4 +93,28 @@ func emulateCommand(args []string, stderr io.Writer) int {
 	stats := handler.Stats()
 	fmt.Fprintf(stderr, "batch emulate: served %d requests (%d ok, %d throttled, %d faults)\n", stats.Requests, stats.OK, stats.Throttled, stats.Faults)
 	return exitOK
+}
+
+// emulateModelQuotas is the repeatable --model-quota MODEL=TPM flag.
+type emulateModelQuotas map[string]int
+
+func (q emulateModelQuotas) String() string {
+	parts := make([]string, 0, len(q))
+	for model, tpm := range q {
+		parts = append(parts, model+"="+strconv.Itoa(tpm))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (q emulateModelQuotas) Set(v string) error {
+	i := strings.LastIndexByte(v, '=')
+	if i <= 0 {
+		return fmt.Errorf("want MODEL=TPM, got %q", v)
+	}
+	tpm, err := strconv.Atoi(v[i+1:])
+	if err != nil || tpm < 0 {
+		return fmt.Errorf("want MODEL=TPM with a whole number of tokens, got %q", v)
+	}
+	q[v[:i]] = tpm
+	return nil
 }

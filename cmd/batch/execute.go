@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"github.com/bedrock-batch/bedrock-batch/jobs"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
 	"github.com/bedrock-batch/bedrock-batch/ratelimit"
@@ -57,31 +56,40 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 		}
 	}
 	runID := jobs.NewRunID(started)
-	sink, err := writer.New(out, writer.Options{Format: writer.Format(cfg.OutputFormat), NamePrefix: cfg.Shard.DataPrefix(runID)})
+	sink, err := writer.New(out, writer.Options{Format: writer.Format(cfg.OutputFormat), Style: cfg.OutputStyle, NamePrefix: cfg.Shard.DataPrefix(runID)})
 	if err != nil {
 		return fail("%v", err)
 	}
-	files := reader.OpenFilesWith(store, inputs)
+	setup, err := setUpRequests(cfg, store)
+	if err != nil {
+		return fail("%v", err)
+	}
+	files := reader.OpenFilesWith(store, inputs).WithOptions(setup.reader)
 	defer files.Close()
 	source := jobs.NewFilter(files, cfg.Shard, ledger, cfg.RetryErrors)
 
-	limits := ratelimit.Limits{RequestsPerMinute: cfg.RequestsPerMinute, TokensPerMinute: cfg.TokensPerMinute}
-	if cfg.Shard.Sharded() {
-		limits.Share = 1 / float64(cfg.Shard.Count)
+	limiter, err := newLimiter(cfg)
+	if err != nil {
+		return fail("%v", err)
 	}
-	limiter := ratelimit.New(limits)
-	run := pipeline.New(source, model, sink, pipeline.Options{
-		Concurrency: cfg.Concurrency,
-		Defaults: pipeline.Defaults{
-			ModelID: cfg.ModelID,
-			System:  cfg.System,
-			Inference: bedrock.InferenceConfig{MaxTokens: cfg.MaxTokens, Temperature: cfg.Temperature,
-				TopP: cfg.TopP, StopSequences: cfg.StopSequences},
-		},
-		Retry:          pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
-		CommitInterval: cfg.CommitInterval,
-		Limiter:        pipeline.RateLimited(limiter),
-	})
+	stopAfter := cfg.StopAfterErrors
+	if stopAfter == 0 {
+		stopAfter = -1 // never
+	}
+	opts := pipeline.Options{
+		Concurrency:     cfg.Concurrency,
+		Requests:        setup.builder,
+		SchemaAttempts:  cfg.SchemaAttempts,
+		EchoModelInput:  cfg.OutputStyle == jobs.StyleBedrockBatch,
+		Retry:           pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
+		CommitInterval:  cfg.CommitInterval,
+		Limiter:         pipeline.RateLimited(limiter),
+		StopAfterErrors: stopAfter,
+	}
+	if setup.schema != nil {
+		opts.Schema = setup.schema
+	}
+	run := pipeline.New(source, model, sink, opts)
 	if m != modeRun {
 		describe(stdout, cfg, inputs, out, ledger)
 		limit := int64(0)
@@ -96,23 +104,28 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 		if err != nil {
 			return fail("%v", err)
 		}
+		problems := preflight(stdout, cfg, found)
 		if m == modeDryRun {
 			printDryRun(stdout, cfg, found, source.AlreadyDone, prices)
+			if problems > 0 {
+				return exitFailed
+			}
 			return exitOK
 		}
 		fmt.Fprintf(stdout, "validated: %d records read, %d invalid, %d duplicate ids\n", found.records, found.invalid, found.duplicates)
 		for _, e := range found.firstErrors {
 			fmt.Fprintf(stdout, "  %s\n", e)
 		}
-		if found.invalid > 0 {
+		if found.invalid > 0 || problems > 0 {
 			return exitFailed
 		}
 		return exitOK
 	}
 	logger.Info("run starting", "run_id", runID, "shard", cfg.Shard.String(), "inputs", len(inputs), "model", cfg.ModelID,
-		"concurrency", cfg.Concurrency, "limits", limits.String(), "output", out.String(),
+		"concurrency", cfg.Concurrency, "limits", quotaOf(cfg.QuotaFor("")).String(), "output", out.String(),
 		"rows_already_in_output", ledger.Totals.Records)
 
+	warnNoMaxTokens(cfg, logger)
 	progress := startProgress(ctx, run, stderr, logger)
 	siblings := watchSiblings(ctx, cfg.Shard, out, limiter, logger)
 	summary, runErr := run.Run(ctx, stop)
@@ -126,11 +139,8 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 		out.abandon(writeCtx, logger)
 	}
 
-	manifest := buildManifest(cfg, runID, started, inputs, ledger, source, sink.Files(), summary, limiter.Rate(), runErr)
-	if price, ok := prices.Lookup(cfg.ModelID); ok {
-		cost := price.Cost(manifest.Tokens)
-		manifest.CostUSD = &cost
-	}
+	manifest := buildManifest(cfg, runID, started, inputs, ledger, source, sink.Files(), summary, limiter.Report(), runErr)
+	manifest.PriceModels(prices)
 	if err := jobs.WriteManifest(writeCtx, out, manifest); err != nil {
 		if runErr == nil {
 			runErr = err
@@ -143,6 +153,13 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 	switch {
 	case runErr != nil:
 		return fail("%v", runErr)
+	case len(summary.QuotaStopped) > 0:
+		for model, why := range summary.QuotaStopped {
+			fmt.Fprintf(stderr, "batch run: stopped at the daily quota of %s: %s\n", model, why)
+		}
+		fmt.Fprintf(stderr, "batch run: %d records read have no row yet (and any not read); run the same command again after the quota resets to continue\n",
+			summary.Read-summary.Records)
+		return exitQuota
 	case summary.Interrupted:
 		fmt.Fprintf(stderr, "batch run: interrupted: %d of %d records read have a row; run again with the same output to finish\n", summary.Records, summary.Read)
 		return exitFailed
@@ -179,10 +196,17 @@ func openLedger(ctx context.Context, store *storage, out *outputLocation, shard 
 }
 
 func buildManifest(cfg *jobs.Config, runID string, started time.Time, inputs []reader.Input, ledger *jobs.Ledger,
-	filter *jobs.Filter, files []string, summary pipeline.Summary, rate ratelimit.Rate, runErr error) *jobs.Manifest {
+	filter *jobs.Filter, files []string, summary pipeline.Summary, quotas []ratelimit.ModelReport, runErr error) *jobs.Manifest {
 	paths := make([]string, len(inputs))
 	for i, in := range inputs {
 		paths[i] = in.Path
+	}
+	var rate ratelimit.Rate // summed over models
+	reports := make([]jobs.QuotaReport, len(quotas))
+	for i, q := range quotas {
+		rate.RequestsPerMinute += q.Rate.RequestsPerMinute
+		rate.TokensPerMinute += q.Rate.TokensPerMinute
+		reports[i] = jobs.QuotaReport{ModelReport: q, AchievedOfQuota: q.Utilization()}
 	}
 	thisRun := jobs.Tokens{Input: summary.Tokens.Input, Output: summary.Tokens.Output, Total: summary.Tokens.Total,
 		CacheRead: summary.Tokens.CacheRead, CacheWrite: summary.Tokens.CacheWrite}
@@ -202,11 +226,7 @@ func buildManifest(cfg *jobs.Config, runID string, started time.Time, inputs []r
 			OK:      before.OK + summary.OK,
 			Error:   before.Error + summary.Errors,
 		},
-		Tokens: jobs.Tokens{
-			Input: before.Tokens.Input + thisRun.Input, Output: before.Tokens.Output + thisRun.Output,
-			Total: before.Tokens.Total + thisRun.Total, CacheRead: before.Tokens.CacheRead + thisRun.CacheRead,
-			CacheWrite: before.Tokens.CacheWrite + thisRun.CacheWrite,
-		},
+		Tokens: before.Tokens.Plus(thisRun),
 		ThisRun: jobs.RunCounts{Rows: summary.Records, OK: summary.OK, Error: summary.Errors,
 			AlreadyDone: filter.AlreadyDone, Duplicates: filter.Duplicates,
 			Unwritten: summary.Read - summary.Records, Tokens: thisRun},
@@ -215,9 +235,56 @@ func buildManifest(cfg *jobs.Config, runID string, started time.Time, inputs []r
 			LatencyMs: jobs.Latency{P50: summary.LatencyP50.Milliseconds(), P95: summary.LatencyP95.Milliseconds(), P99: summary.LatencyP99.Milliseconds()}},
 		Options: cfg,
 	}
+	m.Quotas = reports
+	if len(summary.QuotaStopped) > 0 {
+		m.StoppedAtQuota = summary.QuotaStopped
+		m.Complete = false
+	}
+	cumulative := cumulativeTotals(before, summary)
+	m.Models, m.ServiceTiers, m.GuardrailIntervened = cumulative.Models, cumulative.ServiceTiers, cumulative.GuardrailIntervened
 	if runErr != nil {
 		m.Error = runErr.Error()
 	}
+	return m
+}
+
+// cumulativeTotals adds this run's per-model rows, tiers and guardrail
+// counts to what the output held before it.
+func cumulativeTotals(before jobs.Totals, summary pipeline.Summary) jobs.Totals {
+	var t jobs.Totals
+	for id, m := range before.Models {
+		c := *m
+		t.Models = setModel(t.Models, id, &c)
+	}
+	for id, m := range summary.Models {
+		tokens := jobs.Tokens{Input: m.Tokens.Input, Output: m.Tokens.Output, Total: m.Tokens.Total,
+			CacheRead: m.Tokens.CacheRead, CacheWrite: m.Tokens.CacheWrite}
+		c, ok := t.Models[id]
+		if !ok {
+			c = &jobs.ModelTotals{}
+			t.Models = setModel(t.Models, id, c)
+		}
+		c.Records += m.Rows
+		c.OK += m.OK
+		c.Error += m.Errors
+		c.Tokens = c.Tokens.Plus(tokens)
+	}
+	t.ServiceTiers = make(map[string]int64)
+	for tier, n := range before.ServiceTiers {
+		t.ServiceTiers[tier] += n
+	}
+	for tier, n := range summary.ServiceTiers {
+		t.ServiceTiers[tier] += n
+	}
+	t.GuardrailIntervened = before.GuardrailIntervened + summary.GuardrailIntervened
+	return t
+}
+
+func setModel(m map[string]*jobs.ModelTotals, id string, t *jobs.ModelTotals) map[string]*jobs.ModelTotals {
+	if m == nil {
+		m = make(map[string]*jobs.ModelTotals)
+	}
+	m[id] = t
 	return m
 }
 

@@ -15,6 +15,7 @@ const (
 	exitFailed     = 1 // the run could not finish
 	exitUsage      = 2
 	exitSomeErrors = 3 // finished, every record has a row, some rows are errors
+	exitQuota      = 4 // stopped at a quota that resets later: run the same command again to continue
 )
 
 const usageText = `batch runs prompt sets through Amazon Bedrock.

@@ -29,13 +29,17 @@ one row per record (in any order) to data files in DIR, then DIR/_manifest.json.
 
 Input records (JSONL, one object a line): {"id": "q1", "prompt": "..."} or
 {"id": 7, "messages": [{"role": "user", "content": [{"text": "..."}]}]},
-optional "system" and "metadata". Parquet: columns id, prompt, system.
+optional "system", "metadata", "model", "inference_config",
+"additional_model_request_fields", "documents" and "images"; Bedrock batch
+({"recordId", "modelInput"}) and OpenAI batch ({"custom_id", "body"}) records
+as they are. Parquet: the same as columns. With --template, any fields.
 
 Credentials and region come from the standard AWS chain (environment,
 profile, SSO, task or instance role).
 
 Exit status: 0 every row ok; 3 finished but some rows are errors;
-1 the run could not finish; 2 usage error.
+1 the run could not finish; 2 usage error; 4 stopped at a daily quota that
+resets later (run the same command again to continue).
 
 Flags:
 `
@@ -83,7 +87,7 @@ func runOrCheck(args []string, m mode, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "batch run: loading AWS configuration: %v\n", err)
 		return exitFailed
 	}
-	model := bedrock.New(awsConfig, bedrock.Options{Endpoint: cfg.BedrockEndpoint, MaxConns: cfg.Concurrency})
+	model := bedrock.New(awsConfig, bedrock.Options{Endpoint: cfg.BedrockEndpoint, MaxConns: cfg.Concurrency, Stream: cfg.Stream})
 	if cfg.DryRun && m == modeRun {
 		m = modeDryRun
 	}
@@ -101,6 +105,10 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 		cfg         = jobs.Config{}
 		inputs      stringList
 		stops       stringList
+		docFields   stringList
+		imageFields stringList
+		s3Models    stringList
+		burndown    stringList
 		maxTokens   optionalInt32
 		temperature optionalFloat32
 		topP        optionalFloat32
@@ -121,8 +129,14 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fs.Var(&topP, "top-p", "nucleus sampling top-p (`F`; sent only when given)")
 	fs.Var(&stops, "stop", "stop sequence `SEQ` (repeatable)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "calls in flight at most")
-	fs.IntVar(&cfg.RequestsPerMinute, "rpm", 0, "requests per minute at most, paced evenly (0 = not known: found by throttling)")
-	fs.IntVar(&cfg.TokensPerMinute, "tpm", 0, "tokens per minute at most, input plus output, reserved before each call and settled after (0 = not known)")
+	fs.Func("rpm", "requests per minute `N` for each model, paced evenly (0 = not known: found by throttling); MODEL_ID=N sets one model's own (repeatable)",
+		func(v string) error { return cfg.SetQuota("rpm", v) })
+	fs.Func("tpm", "tokens per minute `N` for each model, counted as Bedrock does (input + maxTokens reserved when a call starts, settled to input + output x burndown); MODEL_ID=N sets one model's own (repeatable)",
+		func(v string) error { return cfg.SetQuota("tpm", v) })
+	fs.Func("tpd", "tokens per day `N` for each model: the run stops before the budget is spent and exits 4; MODEL_ID=N sets one model's own (repeatable)",
+		func(v string) error { return cfg.SetQuota("tpd", v) })
+	fs.Var(&burndown, "burndown", "override the burndown table: `PATTERN=N` counts a matching model's output tokens N times toward its quota (repeatable; built in: 5 for Claude 3.7 Sonnet and Claude 4.x)")
+	fs.IntVar(&cfg.StopAfterErrors, "stop-after-errors", pipeline.DefaultStopAfterErrors, "stop the run (exit 1) after `N` calls in a row to one model fail with the same error no retry can fix (0 = never)")
 	fs.IntVar(&cfg.MaxAttempts, "max-attempts", pipeline.DefaultRetry.MaxAttempts, "calls per record at most, the first included, before it becomes an error row")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", pipeline.DefaultRetry.AttemptTimeout, "time one call may take before it is retried")
 	fs.DurationVar(&cfg.Grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight calls may finish before they are abandoned")
@@ -137,6 +151,23 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fs.StringVar(&cfg.PricesFile, "prices", "", "price table `FILE` (JSON, as jobs/prices.json) overriding the shipped prices used for cost estimates")
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "read and check every record, print the estimated tokens, cost and time at the given limits, and call nothing")
 	fs.BoolVar(&cfg.CountTokens, "count-tokens", false, "with --dry-run, count input tokens exactly with Bedrock's CountTokens (free; Claude models) instead of estimating")
+	fs.StringVar(&cfg.AdditionalFields, "additional-fields", "", "additionalModelRequestFields for every call, a JSON `OBJECT` such as '{\"top_k\": 50}'; a record's own additional_model_request_fields are merged over it")
+	fs.BoolVar(&cfg.Stream, "stream", false, "call ConverseStream instead of Converse: same rows, plus time_to_first_token_ms; a stream that breaks off is retried whole")
+	fs.StringVar(&cfg.TemplateFile, "template", "", "Go text/template `FILE` that renders each record's user prompt from its fields (e.g. {{.title}}: {{.body}}); {{cachePoint}} marks a cached prefix")
+	fs.StringVar(&cfg.IDField, "id-field", "", "field or column `NAME` holding the record id (default id)")
+	fs.StringVar(&cfg.PromptField, "prompt-field", "", "field or column `NAME` holding the prompt (default prompt)")
+	fs.Var(&docFields, "document-field", "field `NAME` whose value (s3:// URI, path, data: URI, or bytes) is a document to attach (repeatable; default documents)")
+	fs.Var(&imageFields, "image-field", "field `NAME` whose value is an image to attach (repeatable; default images)")
+	fs.StringVar(&cfg.SystemFile, "system-file", "", "read the system prompt from `FILE`")
+	fs.BoolVar(&cfg.CacheSystem, "cache-system", false, "put a cachePoint after the system prompt, so records sharing it pay for it once per cache lifetime")
+	fs.StringVar(&cfg.ServiceTier, "service-tier", "", "service tier `TIER`: default, priority, flex (cheaper, slower: batch work that can wait) or reserved")
+	fs.StringVar(&cfg.Latency, "latency", "", "performanceConfig latency `MODE`: standard or optimized")
+	fs.StringVar(&cfg.Guardrail, "guardrail", "", "apply guardrail `ID:VERSION` to every call; intervened rows are ok rows with stop_reason guardrail_intervened")
+	fs.BoolVar(&cfg.GuardrailTrace, "guardrail-trace", false, "ask for the guardrail trace")
+	fs.StringVar(&cfg.JSONSchemaFile, "json-schema", "", "JSON Schema `FILE`: force structured output matching it (one forced tool); output_json holds it; answers that do not validate are retried, then SchemaMismatch")
+	fs.IntVar(&cfg.SchemaAttempts, "schema-attempts", 0, "calls per record at most while answers do not match --json-schema (0 = 3)")
+	fs.Var(&s3Models, "s3-location-models", "model id `PATTERN` (glob) whose calls pass s3:// documents and images as s3Location instead of bytes (repeatable; default amazon.nova-*)")
+	fs.StringVar(&cfg.OutputStyle, "output-style", "", "output `STYLE`: rows (default) or bedrock-batch ({recordId, modelInput, modelOutput|error} lines, as Bedrock batch inference writes)")
 	fs.BoolVar(&demo, "demo", false, "call a built-in Bedrock emulator instead of AWS (no credentials needed); --model defaults to a demo id")
 
 	// The job file goes under the flags: load it over the defaults, then
@@ -164,8 +195,13 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	if topP.value != nil {
 		cfg.TopP = topP.value
 	}
-	if len(stops) > 0 {
-		cfg.StopSequences = stops
+	for _, l := range []struct {
+		given stringList
+		field *[]string
+	}{{stops, &cfg.StopSequences}, {docFields, &cfg.DocumentFields}, {imageFields, &cfg.ImageFields}, {s3Models, &cfg.S3LocationModels}, {burndown, &cfg.Burndown}} {
+		if len(l.given) > 0 {
+			*l.field = l.given
+		}
 	}
 	switch {
 	case shard != "":

@@ -21,7 +21,7 @@ type siblingWatcher struct {
 	done   sync.WaitGroup
 }
 
-func watchSiblings(ctx context.Context, shard jobs.Shard, out *outputLocation, limiter *ratelimit.Limiter, logger *slog.Logger) *siblingWatcher {
+func watchSiblings(ctx context.Context, shard jobs.Shard, out *outputLocation, limiter *ratelimit.Models, logger *slog.Logger) *siblingWatcher {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &siblingWatcher{cancel: cancel}
 	if !shard.Sharded() {
