@@ -81,9 +81,9 @@ type Config struct {
 	// DryRun reads and checks the inputs and estimates cost and time
 	// without calling the model (a command-line choice, not a job key).
 	DryRun bool `json:"-"`
-	// CountTokens makes a dry run count input tokens exactly with
-	// Bedrock's CountTokens instead of estimating them.
-	CountTokens bool `json:"-"`
+	// CountTokens counts input tokens exactly with Bedrock's CountTokens
+	// instead of estimating them: a dry run's totals, a run's reservations.
+	CountTokens bool `json:"count_tokens,omitempty"`
 	// PricesFile overrides the shipped price table.
 	PricesFile string `json:"prices_file,omitempty"`
 }

@@ -74,6 +74,7 @@ var jobKeys = []struct {
 	{"s3-location-models", func(c *Config) any { return &c.S3LocationModels }},
 	{"output-style", func(c *Config) any { return &c.OutputStyle }},
 	{"tpd", func(c *Config) any { return &c.TokensPerDay }},
+	{"count-tokens", func(c *Config) any { return &c.CountTokens }},
 	{"quotas", func(c *Config) any { return &c.Quotas }},
 	{"burndown", func(c *Config) any { return &c.Burndown }},
 	{"stop-after-errors", func(c *Config) any { return &c.StopAfterErrors }},

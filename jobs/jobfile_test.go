@@ -73,6 +73,7 @@ func fullConfig() Config {
 		},
 		Burndown:        []string{"anthropic.claude-3-5-*=2"},
 		StopAfterErrors: 50,
+		CountTokens:     true,
 	}
 }
 

@@ -61,7 +61,7 @@ func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Rec
 	if r.opts.EchoModelInput {
 		row.ModelInput = modelInputOf(rec, req)
 	}
-	reservation := r.reservation(req)
+	reservation := r.reservation(ctx, req)
 	wrongAnswers := 0
 	var wrongUsage bedrock.Usage // paid for by answers that did not match
 	for attempt := 1; ; attempt++ {
@@ -187,15 +187,37 @@ func (noTicket) DailyQuotaExhausted() {}
 // Bedrock does: the input (estimated, corrected by what the model's calls
 // have shown) and the maxTokens sent; with none sent, the limiter reserves
 // the model's maximum output, as Bedrock does.
-func (r *Run) reservation(req *bedrock.Request) ratelimit.Reservation {
+func (r *Run) reservation(ctx context.Context, req *bedrock.Request) ratelimit.Reservation {
 	res := ratelimit.Reservation{InputTokens: EstimateInputTokens(req)}
-	if r.opts.Limiter != nil {
+	if exact, ok := r.countInput(ctx, req); ok {
+		res.InputTokens = exact
+	} else if r.opts.Limiter != nil {
 		res.InputTokens = r.opts.Limiter.EstimateInput(req.ModelID, res.InputTokens)
 	}
 	if req.Inference.MaxTokens != nil {
 		res.MaxTokens = int64(*req.Inference.MaxTokens)
 	}
 	return res
+}
+
+// countInput counts a request's input tokens with the Counter, unless
+// there is none or it already failed for the model (CountTokens serves
+// Claude models; others get the estimate).
+func (r *Run) countInput(ctx context.Context, req *bedrock.Request) (int64, bool) {
+	if r.opts.Counter == nil {
+		return 0, false
+	}
+	if _, off := r.uncountable.Load(req.ModelID); off {
+		return 0, false
+	}
+	n, err := r.opts.Counter.CountTokens(ctx, req)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.uncountable.Store(req.ModelID, err)
+		}
+		return 0, false
+	}
+	return n, true
 }
 
 // EstimateInputTokens estimates a request's input tokens at four bytes a

@@ -100,6 +100,10 @@ type Options struct {
 	CommitRows     int
 	// Limiter, when set, is asked before every call.
 	Limiter Limiter
+	// Counter, when set, counts each request's input tokens exactly
+	// (Bedrock's CountTokens) for its reservation; a model it cannot count
+	// falls back to the estimate for the rest of the run.
+	Counter Counter
 	// StopAfterErrors stops the run when this many calls in a row to one
 	// model fail with the same error that no retry or record can fix (a
 	// model id that needs an inference profile, a parameter the model
@@ -120,6 +124,11 @@ type Builder interface {
 	Model(rec *reader.Record) string
 }
 
+// Counter counts a request's input tokens exactly.
+type Counter interface {
+	CountTokens(ctx context.Context, req *bedrock.Request) (int64, error)
+}
+
 // Schema checks a structured output.
 type Schema interface {
 	Validate(output json.RawMessage) error
@@ -138,6 +147,8 @@ type Run struct {
 	stats  stats
 	// systematic notices calls to a model that all fail the same way.
 	systematic systematic
+	// uncountable holds the models Counter could not count.
+	uncountable sync.Map
 	// calls holds a token per call in flight: the Concurrency cap over
 	// every model's workers, taken only around the call itself, so a
 	// worker waiting for its model's quota holds no slot.

@@ -218,3 +218,118 @@ func TestRequestLargerThanTheQuota(t *testing.T) {
 		t.Errorf("%d calls, want 3: the huge record must not be sent", srv.Stats().Requests)
 	}
 }
+
+// countingCounter counts requests' input tokens as the emulator does, and
+// refuses one model, as CountTokens refuses models it does not serve.
+type countingCounter struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingCounter) CountTokens(ctx context.Context, req *bedrock.Request) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls == nil {
+		c.calls = map[string]int{}
+	}
+	c.calls[req.ModelID]++
+	if req.ModelID == "uncountable" {
+		return 0, errors.New("ValidationException: this model does not support CountTokens")
+	}
+	return bedrocktest.CountTokens(req.Messages[0].Content[0].Text), nil
+}
+
+// TestCounterReservesExactInput: with a Counter, each call of a countable
+// model is counted; a model it cannot count is asked once, then estimated.
+func TestCounterReservesExactInput(t *testing.T) {
+	m, _ := model(t, bedrocktest.Options{})
+	recs := records(20)
+	for i := range recs {
+		if i%2 == 1 {
+			recs[i].ModelID = "uncountable"
+		}
+	}
+	counter := &countingCounter{}
+	limiter := ratelimit.NewModels(ratelimit.ModelsConfig{Default: ratelimit.Quota{TokensPerMinute: 1_000_000}}, nil)
+	run := pipeline.New(&sliceSource{records: recs}, m, &memorySink{}, pipeline.Options{
+		Concurrency: 1,
+		Requests:    request.New(request.Options{ModelID: "m"}),
+		Limiter:     pipeline.RateLimited(limiter),
+		Counter:     counter,
+	})
+	if summary, err := run.Run(context.Background(), make(chan struct{})); err != nil || summary.OK != 20 {
+		t.Fatalf("%v %+v", err, summary)
+	}
+	if counter.calls["m"] != 10 || counter.calls["uncountable"] != 1 {
+		t.Errorf("CountTokens calls %v, want 10 for m and 1 for the model it cannot count", counter.calls)
+	}
+	for _, r := range limiter.Report() {
+		if r.Model == "m" && r.ReservedTokens != 10*(2+4096) {
+			t.Errorf("m reserved %d, want the exact 2 input tokens + 4096 output per call", r.ReservedTokens)
+		}
+	}
+}
+
+// blockingLimiter never admits calls to one model.
+type blockingLimiter struct{ blocked string }
+
+func (l blockingLimiter) Wait(ctx context.Context, model string, r ratelimit.Reservation) (pipeline.Ticket, error) {
+	if model == l.blocked {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return noopTicket{}, nil
+}
+
+func (blockingLimiter) EstimateInput(model string, estimate int64) int64 { return estimate }
+
+type noopTicket struct{}
+
+func (noopTicket) Done(ratelimit.Usage) {}
+func (noopTicket) Throttled()           {}
+func (noopTicket) Failed()              {}
+func (noopTicket) DailyQuotaExhausted() {}
+
+// TestNoHeadOfLineBlockingAcrossModels: records waiting for one model's
+// quota (here, forever) do not hold up another model's, even when they
+// outnumber the workers and come first in the input.
+func TestNoHeadOfLineBlockingAcrossModels(t *testing.T) {
+	m, _ := model(t, bedrocktest.Options{})
+	recs := records(60)
+	for i := range recs {
+		if i < 20 || i%2 == 0 {
+			recs[i].ModelID = "slow"
+		}
+	}
+	sink := &memorySink{}
+	run := pipeline.New(&sliceSource{records: recs}, m, sink, pipeline.Options{
+		Concurrency: 4,
+		Requests:    request.New(request.Options{ModelID: "fast"}),
+		Limiter:     blockingLimiter{blocked: "slow"},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan pipeline.Summary)
+	go func() {
+		s, _ := run.Run(ctx, make(chan struct{}))
+		done <- s
+	}()
+	deadline := time.After(10 * time.Second)
+	for run.Progress().OK < 20 {
+		select {
+		case <-deadline:
+			cancel()
+			t.Fatalf("only %d of the 20 fast records finished while the slow model waited", run.Progress().OK)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	summary := <-done
+	for _, row := range sink.rows {
+		if row.ModelID != "fast" {
+			t.Errorf("row %s for model %s", row.ID, row.ModelID)
+		}
+	}
+	if summary.OK != 20 || summary.Records != 20 {
+		t.Errorf("summary %+v", summary)
+	}
+}

@@ -89,6 +89,9 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 	if setup.schema != nil {
 		opts.Schema = setup.schema
 	}
+	if counter, ok := model.(pipeline.Counter); ok && cfg.CountTokens && m == modeRun {
+		opts.Counter = counter
+	}
 	run := pipeline.New(source, model, sink, opts)
 	if m != modeRun {
 		describe(stdout, cfg, inputs, out, ledger)
