@@ -65,18 +65,22 @@ func (l *Ledger) DropErrorRows(ctx context.Context, out Output, opener reader.Op
 		if err := out.Remove(ctx, name); err != nil {
 			return err
 		}
-		for model, n := range dropped {
+		for key, n := range dropped {
 			l.Totals.Records -= n
 			l.Totals.Error -= n
-			m := l.Totals.model(model)
+			m := l.Totals.model(key.model)
 			m.Records -= n
 			m.Error -= n
+			if key.route == writer.RouteBatchInference && m.Batch != nil {
+				m.Batch.Records -= n
+				m.Batch.Error -= n
+			}
 		}
 	}
 	return nil
 }
 
-func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, path func(string) string, name string, shard Shard) (dropped map[string]int64, err error) {
+func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, path func(string) string, name string, shard Shard) (dropped map[modelRoute]int64, err error) {
 	format, ext := writer.JSONL, ".jsonl"
 	if strings.HasSuffix(name, ".parquet") {
 		format, ext = writer.Parquet, ".parquet"
@@ -95,14 +99,14 @@ func (l *Ledger) rewrite(ctx context.Context, out Output, opener reader.Opener, 
 	if err != nil {
 		return nil, err
 	}
-	dropped = make(map[string]int64)
+	dropped = make(map[modelRoute]int64)
 	var writeErr error
 	keep := func(row *writer.Row) {
 		if writeErr != nil {
 			return
 		}
 		if shard.Owns(row.ID) && row.Status == writer.StatusError && row.ErrorType != ErrorTypeDuplicateID {
-			dropped[row.ModelID]++
+			dropped[modelRoute{row.ModelID, row.Route}]++
 			return
 		}
 		writeErr = w.Write(ctx, row)
@@ -134,6 +138,9 @@ func readParquet(ctx context.Context, opener reader.Opener, path string, keep fu
 		return nil
 	})
 }
+
+// modelRoute keys dropped rows by model and route.
+type modelRoute struct{ model, route string }
 
 // isBatchStyleFile reports whether a JSONL data file holds bedrock-batch
 // style lines, so its rewrite keeps the style.

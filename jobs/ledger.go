@@ -65,9 +65,18 @@ type Totals struct {
 type ModelTotals struct {
 	Counts
 	Tokens Tokens `json:"tokens"`
+	// Batch are the rows and tokens of those rows a batch-inference job
+	// answered (priced at the batch price).
+	Batch *RouteTotals `json:"batch_inference,omitempty"`
 	// CostUSD is the estimated on-demand cost of Tokens; nil when the
 	// model's price is not known.
 	CostUSD *float64 `json:"cost_usd,omitempty"`
+}
+
+// RouteTotals are the rows and tokens of one route.
+type RouteTotals struct {
+	Counts
+	Tokens Tokens `json:"tokens"`
 }
 
 // model returns the totals of one model, creating them.
@@ -84,19 +93,34 @@ func (t *Totals) model(id string) *ModelTotals {
 }
 
 // AddRow counts one row of a model into the totals.
-func (t *Totals) AddRow(modelID string, ok bool, tokens Tokens, serviceTier, stopReason string) {
+func (t *Totals) AddRow(modelID, route string, ok bool, tokens Tokens, serviceTier, stopReason string) {
 	m := t.model(modelID)
+	var batch *RouteTotals
+	if route == writer.RouteBatchInference {
+		if m.Batch == nil {
+			m.Batch = &RouteTotals{}
+		}
+		batch = m.Batch
+		batch.Records++
+	}
 	t.Records++
 	m.Records++
 	if !ok {
 		t.Error++
 		m.Error++
+		if batch != nil {
+			batch.Error++
+		}
 		return
 	}
 	t.OK++
 	m.OK++
 	t.Tokens = t.Tokens.Plus(tokens)
 	m.Tokens = m.Tokens.Plus(tokens)
+	if batch != nil {
+		batch.OK++
+		batch.Tokens = batch.Tokens.Plus(tokens)
+	}
 	if serviceTier != "" {
 		if t.ServiceTiers == nil {
 			t.ServiceTiers = make(map[string]int64)
@@ -106,6 +130,48 @@ func (t *Totals) AddRow(modelID string, ok bool, tokens Tokens, serviceTier, sto
 	if stopReason == "guardrail_intervened" {
 		t.GuardrailIntervened++
 	}
+}
+
+// Clone is a deep copy of t.
+func (t Totals) Clone() Totals {
+	c := t
+	c.Models, c.ServiceTiers = nil, nil
+	c.Merge(Totals{Models: t.Models, ServiceTiers: t.ServiceTiers})
+	return c
+}
+
+// Merge adds u's per-model, tier and guardrail counts to t's (not the
+// top-level counts and tokens, which the caller sums as it needs).
+func (t *Totals) Merge(u Totals) {
+	for id, m := range u.Models {
+		c := t.model(id)
+		c.Records += m.Records
+		c.OK += m.OK
+		c.Error += m.Error
+		c.Tokens = c.Tokens.Plus(m.Tokens)
+		if m.Batch != nil {
+			if c.Batch == nil {
+				c.Batch = &RouteTotals{}
+			}
+			c.Batch.Records += m.Batch.Records
+			c.Batch.OK += m.Batch.OK
+			c.Batch.Error += m.Batch.Error
+			c.Batch.Tokens = c.Batch.Tokens.Plus(m.Batch.Tokens)
+		}
+	}
+	for tier, n := range u.ServiceTiers {
+		if t.ServiceTiers == nil {
+			t.ServiceTiers = make(map[string]int64)
+		}
+		t.ServiceTiers[tier] += n
+	}
+	t.GuardrailIntervened += u.GuardrailIntervened
+}
+
+// Minus is t less u.
+func (t Tokens) Minus(u Tokens) Tokens {
+	return Tokens{Input: t.Input - u.Input, Output: t.Output - u.Output, Total: t.Total - u.Total,
+		CacheRead: t.CacheRead - u.CacheRead, CacheWrite: t.CacheWrite - u.CacheWrite}
 }
 
 // Plus is the sum of two token counts.
@@ -127,6 +193,7 @@ type ledgerRow struct {
 	ModelID               string `json:"model_id" parquet:"model_id,optional"`
 	ServiceTier           string `json:"service_tier" parquet:"service_tier,optional"`
 	StopReason            string `json:"stop_reason" parquet:"stop_reason,optional"`
+	Route                 string `json:"route" parquet:"route,optional"`
 }
 
 // IsDataFile reports whether a name in an output location is a data file.
@@ -205,7 +272,7 @@ func decodeLine[T any](text []byte, toT func(*writer.Row) *T) (*T, error) {
 // ledgerRowOf is the ledger's part of a row.
 func ledgerRowOf(r *writer.Row) *ledgerRow {
 	return &ledgerRow{ID: r.ID, Status: r.Status, ErrorType: r.ErrorType, ModelID: r.ModelID,
-		ServiceTier: r.ServiceTier, StopReason: r.StopReason, InputTokens: r.InputTokens,
+		ServiceTier: r.ServiceTier, StopReason: r.StopReason, Route: r.Route, InputTokens: r.InputTokens,
 		OutputTokens: r.OutputTokens, TotalTokens: r.TotalTokens,
 		CacheReadInputTokens: r.CacheReadInputTokens, CacheWriteInputTokens: r.CacheWriteInputTokens}
 }
@@ -246,7 +313,7 @@ func (l *Ledger) add(row *ledgerRow, shard Shard) (retryable bool) {
 	}
 	h := hashID(row.ID)
 	ok := row.Status == "ok"
-	l.Totals.AddRow(row.ModelID, ok, Tokens{Input: row.InputTokens, Output: row.OutputTokens, Total: row.TotalTokens,
+	l.Totals.AddRow(row.ModelID, row.Route, ok, Tokens{Input: row.InputTokens, Output: row.OutputTokens, Total: row.TotalTokens,
 		CacheRead: row.CacheReadInputTokens, CacheWrite: row.CacheWriteInputTokens}, row.ServiceTier, row.StopReason)
 	switch {
 	case ok:

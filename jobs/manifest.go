@@ -33,6 +33,11 @@ type Manifest struct {
 	// CostUSD is the estimated on-demand cost of Tokens, when the model's
 	// prices are known.
 	CostUSD *float64 `json:"cost_usd,omitempty"`
+	// CostAllOnDemandUSD is what the same tokens would have cost had every
+	// row gone on demand, and SavingUSD the difference batch inference
+	// made; both only when some rows went through batch inference.
+	CostAllOnDemandUSD *float64 `json:"cost_all_on_demand_usd,omitempty"`
+	SavingUSD          *float64 `json:"saving_usd,omitempty"`
 	// Models breaks counts, tokens and cost down by model (cumulative).
 	Models map[string]*ModelTotals `json:"models,omitempty"`
 	// UnpricedModels are models without a known price: CostUSD leaves
@@ -128,8 +133,8 @@ func WriteManifest(ctx context.Context, output Putter, m *Manifest) error {
 // without a price are listed in UnpricedModels and left out of the sum
 // (CostUSD stays nil when no model has a price).
 func (m *Manifest) PriceModels(prices *Prices) {
-	var total float64
-	priced := false
+	var total, allOnDemand float64
+	priced, batch := false, false
 	m.UnpricedModels = nil
 	for id, t := range m.Models {
 		price, ok := prices.Lookup(id)
@@ -139,13 +144,23 @@ func (m *Manifest) PriceModels(prices *Prices) {
 			}
 			continue
 		}
-		cost := price.Cost(t.Tokens)
+		onDemand := price.Cost(t.Tokens)
+		cost := onDemand
+		if t.Batch != nil {
+			batch = true
+			cost = price.Cost(t.Tokens.Minus(t.Batch.Tokens)) + price.BatchCost(t.Batch.Tokens)
+		}
 		t.CostUSD = &cost
 		total += cost
+		allOnDemand += onDemand
 		priced = true
 	}
 	sort.Strings(m.UnpricedModels)
 	if priced {
 		m.CostUSD = &total
+		if batch {
+			saving := allOnDemand - total
+			m.CostAllOnDemandUSD, m.SavingUSD = &allOnDemand, &saving
+		}
 	}
 }

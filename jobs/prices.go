@@ -21,6 +21,20 @@ type Price struct {
 	OutputPer1K     float64
 	CacheReadPer1K  float64
 	CacheWritePer1K float64
+	// BatchInputPer1K and BatchOutputPer1K are the batch-inference prices;
+	// a price file that gives none gets half the on-demand ones, the
+	// discount Bedrock batch inference has for the models it serves.
+	BatchInputPer1K  float64
+	BatchOutputPer1K float64
+}
+
+// BatchDiscount is the batch-inference price as a share of on-demand, for
+// a model whose price entry gives no batch prices.
+const BatchDiscount = 0.5
+
+// BatchCost is the batch-inference price of t.
+func (p Price) BatchCost(t Tokens) float64 {
+	return (float64(t.Input+t.CacheRead+t.CacheWrite)*p.BatchInputPer1K + float64(t.Output)*p.BatchOutputPer1K) / 1000
 }
 
 // Cost is the price of t in USD. t.Input is the uncached input, as Bedrock
@@ -198,13 +212,15 @@ type priceFile struct {
 }
 
 type priceFileEntry struct {
-	Pattern         string   `json:"pattern"`
-	InputPer1K      *float64 `json:"input_per_1k"`
-	OutputPer1K     *float64 `json:"output_per_1k"`
-	CacheReadPer1K  *float64 `json:"cache_read_per_1k,omitempty"`  // default: the input price
-	CacheWritePer1K *float64 `json:"cache_write_per_1k,omitempty"` // default: the input price
-	Source          string   `json:"source,omitempty"`
-	AsOf            string   `json:"as_of,omitempty"`
+	Pattern          string   `json:"pattern"`
+	InputPer1K       *float64 `json:"input_per_1k"`
+	OutputPer1K      *float64 `json:"output_per_1k"`
+	CacheReadPer1K   *float64 `json:"cache_read_per_1k,omitempty"`   // default: the input price
+	CacheWritePer1K  *float64 `json:"cache_write_per_1k,omitempty"`  // default: the input price
+	BatchInputPer1K  *float64 `json:"batch_input_per_1k,omitempty"`  // default: BatchDiscount x the input price
+	BatchOutputPer1K *float64 `json:"batch_output_per_1k,omitempty"` // default: BatchDiscount x the output price
+	Source           string   `json:"source,omitempty"`
+	AsOf             string   `json:"as_of,omitempty"`
 }
 
 // parsePrices parses and checks a price file; name is used in messages.
@@ -263,6 +279,14 @@ func parsePrices(name string, data []byte) ([]priceEntry, error) {
 				CacheReadPer1K:  price("cache_read_per_1k", f.CacheReadPer1K, f.InputPer1K),
 				CacheWritePer1K: price("cache_write_per_1k", f.CacheWritePer1K, f.InputPer1K),
 			},
+		}
+		e.price.BatchInputPer1K = BatchDiscount * e.price.InputPer1K
+		if f.BatchInputPer1K != nil {
+			e.price.BatchInputPer1K = price("batch_input_per_1k", f.BatchInputPer1K, nil)
+		}
+		e.price.BatchOutputPer1K = BatchDiscount * e.price.OutputPer1K
+		if f.BatchOutputPer1K != nil {
+			e.price.BatchOutputPer1K = price("batch_output_per_1k", f.BatchOutputPer1K, nil)
 		}
 		entries = append(entries, e)
 	}

@@ -68,10 +68,16 @@ func TestDefaultPricesLookup(t *testing.T) {
 	}
 }
 
+// closePrice compares prices; a want without batch prices expects the
+// default, BatchDiscount of the on-demand ones.
 func closePrice(a, b Price) bool {
 	near := func(x, y float64) bool { return math.Abs(x-y) <= 1e-12 }
+	if b.BatchInputPer1K == 0 && b.BatchOutputPer1K == 0 {
+		b.BatchInputPer1K, b.BatchOutputPer1K = BatchDiscount*b.InputPer1K, BatchDiscount*b.OutputPer1K
+	}
 	return near(a.InputPer1K, b.InputPer1K) && near(a.OutputPer1K, b.OutputPer1K) &&
-		near(a.CacheReadPer1K, b.CacheReadPer1K) && near(a.CacheWritePer1K, b.CacheWritePer1K)
+		near(a.CacheReadPer1K, b.CacheReadPer1K) && near(a.CacheWritePer1K, b.CacheWritePer1K) &&
+		near(a.BatchInputPer1K, b.BatchInputPer1K) && near(a.BatchOutputPer1K, b.BatchOutputPer1K)
 }
 
 func TestNilPricesLookup(t *testing.T) {
@@ -127,7 +133,7 @@ func TestLoadPrices(t *testing.T) {
   "prices": [
     {"pattern": "anthropic.claude-3-5-haiku-*", "input_per_1k": 0.0004, "output_per_1k": 0.002,
      "cache_read_per_1k": 0.00004, "cache_write_per_1k": 0.0005, "source": "our discount", "as_of": "2026-11-01"},
-    {"pattern": "acme.frontier-*", "input_per_1k": 0.01, "output_per_1k": 0.02},
+    {"pattern": "acme.frontier-*", "input_per_1k": 0.01, "output_per_1k": 0.02, "batch_input_per_1k": 0.004, "batch_output_per_1k": 0.009},
     {"pattern": "us.meta.llama3-1-8b-*", "input_per_1k": 0.0001, "output_per_1k": 0.0001}
   ]
 }`)
@@ -140,11 +146,11 @@ func TestLoadPrices(t *testing.T) {
 		model string
 		want  Price
 	}{
-		{"overridden", "us.anthropic.claude-3-5-haiku-20241022-v1:0", Price{0.0004, 0.002, 0.00004, 0.0005}},
-		{"added, cache prices default to input", "acme.frontier-9000-v1:0", Price{0.01, 0.02, 0.01, 0.01}},
-		{"default kept", "amazon.nova-lite-v1:0", Price{0.00006, 0.00024, 0.000015, 0.00006}},
-		{"a prefixed pattern prices one profile", "us.meta.llama3-1-8b-instruct-v1:0", Price{0.0001, 0.0001, 0.0001, 0.0001}},
-		{"other profiles keep the default", "meta.llama3-1-8b-instruct-v1:0", Price{0.00022, 0.00022, 0.00022, 0.00022}},
+		{"overridden, batch at half", "us.anthropic.claude-3-5-haiku-20241022-v1:0", Price{0.0004, 0.002, 0.00004, 0.0005, 0.0002, 0.001}},
+		{"added, cache prices default to input, batch prices given", "acme.frontier-9000-v1:0", Price{0.01, 0.02, 0.01, 0.01, 0.004, 0.009}},
+		{"default kept", "amazon.nova-lite-v1:0", Price{0.00006, 0.00024, 0.000015, 0.00006, 0.00003, 0.00012}},
+		{"a prefixed pattern prices one profile", "us.meta.llama3-1-8b-instruct-v1:0", Price{0.0001, 0.0001, 0.0001, 0.0001, 0.00005, 0.00005}},
+		{"other profiles keep the default", "meta.llama3-1-8b-instruct-v1:0", Price{0.00022, 0.00022, 0.00022, 0.00022, 0.00011, 0.00011}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

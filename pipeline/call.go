@@ -43,7 +43,7 @@ func (e *FatalError) Unwrap() error { return e.Err }
 // because the run is stopping: that record gets no row and a resumed run
 // sends it again.
 func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Record) (*writer.Row, error) {
-	row := &writer.Row{ID: rec.ID, ModelID: rec.ModelID, Metadata: rec.Metadata}
+	row := &writer.Row{ID: rec.ID, ModelID: rec.ModelID, Metadata: rec.Metadata, Route: writer.RouteOnDemand}
 	if rec.Err != nil {
 		if r.opts.EchoModelInput && rec.Style == reader.StyleBedrockBatch {
 			row.ModelInput = rec.Raw

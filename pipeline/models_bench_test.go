@@ -33,6 +33,7 @@ func BenchmarkModelQuotas(b *testing.B) {
 		{"burndown", map[string]int64{claude4: 108_000}, []string{claude4}, ratelimit.DefaultBurndown()},
 		{"burndown-off", map[string]int64{claude4: 108_000}, []string{claude4}, ratelimit.DefaultBurndown().With("*", 1)},
 		{"two-models", map[string]int64{claude4: 54_000, nova: 12_000}, []string{claude4, nova}, ratelimit.DefaultBurndown()},
+		{"nova-only", map[string]int64{nova: 12_000}, []string{nova}, ratelimit.DefaultBurndown()},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -35,6 +35,12 @@ type Sink interface {
 	Commit(ctx context.Context) error
 }
 
+// RowSource yields rows already answered elsewhere (a Bedrock
+// batch-inference job), written with the run's own; io.EOF ends it.
+type RowSource interface {
+	NextRow(ctx context.Context) (*writer.Row, error)
+}
+
 // Limiter decides when a call to a model may start, given what it
 // reserves against that model's quota; the ticket it returns is settled
 // once the call ends. Each model has its own quota: waiting for one never
@@ -100,6 +106,9 @@ type Options struct {
 	CommitRows     int
 	// Limiter, when set, is asked before every call.
 	Limiter Limiter
+	// Answered, when set, yields rows answered elsewhere, written with
+	// the rows of the run's calls; the run ends when both are done.
+	Answered RowSource
 	// Counter, when set, counts each request's input tokens exactly
 	// (Bedrock's CountTokens) for its reservation; a model it cannot count
 	// falls back to the estimate for the rest of the run.
@@ -236,9 +245,15 @@ func (r *Run) Run(ctx context.Context, stop <-chan struct{}) (Summary, error) {
 		queued.close()
 		return nil
 	})
+	answeredDone := make(chan struct{})
+	group.Go(func() error {
+		defer close(answeredDone)
+		return r.forwardAnswered(gctx, stop, results, writerGone)
+	})
 	group.Go(func() error {
 		<-readerDone
 		workers.Wait()
+		<-answeredDone
 		close(results)
 		return nil
 	})
@@ -286,6 +301,32 @@ func (r *Run) read(ctx context.Context, stop <-chan struct{}, queued *lanes, sta
 		}
 		if created != nil {
 			startLane(created)
+		}
+	}
+	return nil
+}
+
+// forwardAnswered hands rows answered elsewhere to the writer.
+func (r *Run) forwardAnswered(ctx context.Context, stop <-chan struct{}, results chan<- *writer.Row, writerGone <-chan struct{}) error {
+	if r.opts.Answered == nil {
+		return nil
+	}
+	for !isClosed(stop) && ctx.Err() == nil {
+		row, err := r.opts.Answered.NextRow(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reading answered rows: %w", err)
+		}
+		r.stats.read.Add(1) // a record, answered elsewhere
+		select {
+		case results <- row:
+		case <-writerGone:
+			return nil
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bedrock-batch/bedrock-batch/jobs"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
@@ -23,23 +24,15 @@ type Summary struct {
 	Interrupted bool
 	// Latency percentiles of successful calls, as the client saw them.
 	LatencyP50, LatencyP95, LatencyP99 time.Duration
-	// Models are the rows written per model id.
-	Models map[string]ModelRows
-	// ServiceTiers counts ok rows per tier that served them.
-	ServiceTiers map[string]int64
-	// GuardrailIntervened counts ok rows a guardrail stopped.
-	GuardrailIntervened int64
+	// Totals are the rows written, by model and route, with the tiers
+	// that served them and the guardrail interventions, counted the way
+	// the ledger counts the output.
+	Totals jobs.Totals
 	// QuotaDeferred counts records given no row because their model's
 	// daily quota (Bedrock's, or --tpd) is spent: a later run sends them.
 	QuotaDeferred int64
 	// QuotaStopped says, per model, why its records were deferred.
 	QuotaStopped map[string]string
-}
-
-// ModelRows are the rows written for one model.
-type ModelRows struct {
-	Rows, OK, Errors int64
-	Tokens           Tokens
 }
 
 // Tokens are token totals over the ok rows.
@@ -53,11 +46,9 @@ type stats struct {
 	input, output, total                 atomic.Int64
 	cacheRead, cacheWrite                atomic.Int64
 	latency                              latencies
-	guardrail                            atomic.Int64
 
-	mu       sync.Mutex // guards the maps, read by progress reports
-	models   map[string]*ModelRows
-	tiers    map[string]int64
+	mu       sync.Mutex // guards the rest, read by progress reports
+	totals   jobs.Totals
 	deferred int64
 	quota    map[string]string
 	// spent is a copy of quota's keys, read without the lock on every
@@ -113,9 +104,7 @@ func (s *stats) count(row *writer.Row) {
 		s.errors.Add(1)
 		return
 	}
-	if row.StopReason == StopReasonGuardrailIntervened {
-		s.guardrail.Add(1)
-	}
+
 	s.ok.Add(1)
 	s.input.Add(row.InputTokens)
 	s.output.Add(row.OutputTokens)
@@ -124,47 +113,17 @@ func (s *stats) count(row *writer.Row) {
 	s.cacheWrite.Add(row.CacheWriteInputTokens)
 }
 
-// StopReasonGuardrailIntervened is the stop reason of a call a guardrail
-// stopped: an ok row, counted apart.
-const StopReasonGuardrailIntervened = "guardrail_intervened"
-
 func (s *stats) countModel(row *writer.Row) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.models == nil {
-		s.models, s.tiers = make(map[string]*ModelRows), make(map[string]int64)
-	}
-	m := s.models[row.ModelID]
-	if m == nil {
-		m = &ModelRows{}
-		s.models[row.ModelID] = m
-	}
-	m.Rows++
-	if row.Status != writer.StatusOK {
-		m.Errors++
-		return
-	}
-	m.OK++
-	m.Tokens.Input += row.InputTokens
-	m.Tokens.Output += row.OutputTokens
-	m.Tokens.Total += row.TotalTokens
-	m.Tokens.CacheRead += row.CacheReadInputTokens
-	m.Tokens.CacheWrite += row.CacheWriteInputTokens
-	if row.ServiceTier != "" {
-		s.tiers[row.ServiceTier]++
-	}
+	s.totals.AddRow(row.ModelID, row.Route, row.Status == writer.StatusOK, jobs.Tokens{Input: row.InputTokens,
+		Output: row.OutputTokens, Total: row.TotalTokens, CacheRead: row.CacheReadInputTokens,
+		CacheWrite: row.CacheWriteInputTokens}, row.ServiceTier, row.StopReason)
 }
 
 func (s *stats) summary() Summary {
 	s.mu.Lock()
-	models := make(map[string]ModelRows, len(s.models))
-	for id, m := range s.models {
-		models[id] = *m
-	}
-	tiers := make(map[string]int64, len(s.tiers))
-	for t, n := range s.tiers {
-		tiers[t] = n
-	}
+	totals := s.totals.Clone()
 	quota := make(map[string]string, len(s.quota))
 	for m, why := range s.quota {
 		quota[m] = why
@@ -172,22 +131,20 @@ func (s *stats) summary() Summary {
 	deferred := s.deferred
 	s.mu.Unlock()
 	return Summary{
-		QuotaDeferred:       deferred,
-		QuotaStopped:        quota,
-		Models:              models,
-		ServiceTiers:        tiers,
-		GuardrailIntervened: s.guardrail.Load(),
-		Read:                s.read.Load(),
-		Records:             s.records.Load(),
-		OK:                  s.ok.Load(),
-		Errors:              s.errors.Load(),
-		Abandoned:           s.abandoned.Load(),
-		Attempts:            s.attempts.Load(),
-		Retries:             s.retries.Load(),
-		Throttled:           s.throttled.Load(),
-		LatencyP50:          s.latency.percentile(0.50),
-		LatencyP95:          s.latency.percentile(0.95),
-		LatencyP99:          s.latency.percentile(0.99),
+		QuotaDeferred: deferred,
+		QuotaStopped:  quota,
+		Totals:        totals,
+		Read:          s.read.Load(),
+		Records:       s.records.Load(),
+		OK:            s.ok.Load(),
+		Errors:        s.errors.Load(),
+		Abandoned:     s.abandoned.Load(),
+		Attempts:      s.attempts.Load(),
+		Retries:       s.retries.Load(),
+		Throttled:     s.throttled.Load(),
+		LatencyP50:    s.latency.percentile(0.50),
+		LatencyP95:    s.latency.percentile(0.95),
+		LatencyP99:    s.latency.percentile(0.99),
 		Tokens: Tokens{
 			Input:      s.input.Load(),
 			Output:     s.output.Load(),

@@ -48,7 +48,7 @@ func (p *parquetRow) row() *Row {
 		InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, TotalTokens: p.TotalTokens,
 		CacheReadInputTokens: p.CacheReadInputTokens, CacheWriteInputTokens: p.CacheWriteInputTokens,
 		LatencyMs: p.LatencyMs, Attempts: p.Attempts, ModelID: text(p.ModelID),
-		TimeToFirstTokenMs: p.TimeToFirstTokenMs, ServiceTier: text(p.ServiceTier),
+		TimeToFirstTokenMs: p.TimeToFirstTokenMs, ServiceTier: text(p.ServiceTier), Route: text(p.Route),
 		ErrorType: text(p.ErrorType), ErrorMessage: text(p.ErrorMessage),
 	}
 	if p.OutputJSON != nil {

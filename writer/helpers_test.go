@@ -34,7 +34,7 @@ func sampleRows() []Row {
 		{ID: "r5", Status: StatusOK, Output: "big numbers", InputTokens: 1 << 62, OutputTokens: -1},
 		{
 			ID: "r6", Status: StatusOK, Output: `{"title": "A", "score": 3}`, OutputJSON: json.RawMessage(`{"title": "A", "score": 3}`),
-			StopReason: "tool_use", TimeToFirstTokenMs: 41, ServiceTier: "flex", ModelID: "us.anthropic.claude-sonnet-4-20250514-v1:0",
+			StopReason: "tool_use", TimeToFirstTokenMs: 41, ServiceTier: "flex", Route: RouteBatchInference, ModelID: "us.anthropic.claude-sonnet-4-20250514-v1:0",
 		},
 	}
 }

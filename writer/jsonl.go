@@ -88,6 +88,8 @@ func (e *jsonlEncoder) appendRow(b []byte, row *Row) []byte {
 	b = jsonenc.AppendString(b, row.ModelID)
 	b = append(b, `,"service_tier":`...)
 	b = jsonenc.AppendString(b, row.ServiceTier)
+	b = append(b, `,"route":`...)
+	b = jsonenc.AppendString(b, row.Route)
 	b = append(b, `,"error_type":`...)
 	b = jsonenc.AppendString(b, row.ErrorType)
 	b = append(b, `,"error_message":`...)

@@ -39,11 +39,12 @@ type parquetRow struct {
 	Attempts              int64   `parquet:"attempts"`
 	ModelID               *string `parquet:"model_id,optional,dict"`
 	ServiceTier           *string `parquet:"service_tier,optional,dict"`
+	Route                 *string `parquet:"route,optional,dict"`
 	ErrorType             *string `parquet:"error_type,optional,dict"`
 	ErrorMessage          *string `parquet:"error_message,optional"`
 	Metadata              *string `parquet:"metadata,optional"`
 
-	vals [8]string // what the optional columns point to
+	vals [9]string // what the optional columns point to
 }
 
 // optional points *dst at v stored in slot, or sets it nil when v is empty.
@@ -104,6 +105,7 @@ func (e *parquetEncoder) write(row *Row) error {
 	p.TimeToFirstTokenMs = row.TimeToFirstTokenMs
 	optional(&p.OutputJSON, &p.vals[6], validUTF8(string(row.OutputJSON)))
 	optional(&p.ServiceTier, &p.vals[7], validUTF8(row.ServiceTier))
+	optional(&p.Route, &p.vals[8], validUTF8(row.Route))
 	optional(&p.Output, &p.vals[0], validUTF8(row.Output))
 	optional(&p.StopReason, &p.vals[1], validUTF8(row.StopReason))
 	optional(&p.ModelID, &p.vals[2], validUTF8(row.ModelID))

@@ -202,6 +202,7 @@ func TestParquetSchemaSeenByArrow(t *testing.T) {
 		{"attempts", parquet.Types.Int64, nil, false},
 		{"model_id", parquet.Types.ByteArray, schema.StringLogicalType{}, true},
 		{"service_tier", parquet.Types.ByteArray, schema.StringLogicalType{}, true},
+		{"route", parquet.Types.ByteArray, schema.StringLogicalType{}, true},
 		{"error_type", parquet.Types.ByteArray, schema.StringLogicalType{}, true},
 		{"error_message", parquet.Types.ByteArray, schema.StringLogicalType{}, true},
 		{"metadata", parquet.Types.ByteArray, schema.StringLogicalType{}, true},

@@ -5,6 +5,12 @@ package writer
 
 import "encoding/json"
 
+// Routes of a Row.
+const (
+	RouteOnDemand       = "on-demand"
+	RouteBatchInference = "batch-inference"
+)
+
 // Status values of a Row.
 const (
 	StatusOK    = "ok"
@@ -33,7 +39,10 @@ type Row struct {
 	Attempts           int64  `json:"attempts"`
 	ModelID            string `json:"model_id"`
 	// ServiceTier is the tier that served the call, as Bedrock reported it.
-	ServiceTier  string          `json:"service_tier"`
+	ServiceTier string `json:"service_tier"`
+	// Route is how the record was answered: RouteOnDemand (Converse) or
+	// RouteBatchInference (a Bedrock batch-inference job).
+	Route        string          `json:"route"`
 	ErrorType    string          `json:"error_type"`
 	ErrorMessage string          `json:"error_message"`
 	Metadata     json.RawMessage `json:"metadata"`

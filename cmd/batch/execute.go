@@ -254,41 +254,9 @@ func buildManifest(cfg *jobs.Config, runID string, started time.Time, inputs []r
 // cumulativeTotals adds this run's per-model rows, tiers and guardrail
 // counts to what the output held before it.
 func cumulativeTotals(before jobs.Totals, summary pipeline.Summary) jobs.Totals {
-	var t jobs.Totals
-	for id, m := range before.Models {
-		c := *m
-		t.Models = setModel(t.Models, id, &c)
-	}
-	for id, m := range summary.Models {
-		tokens := jobs.Tokens{Input: m.Tokens.Input, Output: m.Tokens.Output, Total: m.Tokens.Total,
-			CacheRead: m.Tokens.CacheRead, CacheWrite: m.Tokens.CacheWrite}
-		c, ok := t.Models[id]
-		if !ok {
-			c = &jobs.ModelTotals{}
-			t.Models = setModel(t.Models, id, c)
-		}
-		c.Records += m.Rows
-		c.OK += m.OK
-		c.Error += m.Errors
-		c.Tokens = c.Tokens.Plus(tokens)
-	}
-	t.ServiceTiers = make(map[string]int64)
-	for tier, n := range before.ServiceTiers {
-		t.ServiceTiers[tier] += n
-	}
-	for tier, n := range summary.ServiceTiers {
-		t.ServiceTiers[tier] += n
-	}
-	t.GuardrailIntervened = before.GuardrailIntervened + summary.GuardrailIntervened
+	t := before.Clone()
+	t.Merge(summary.Totals)
 	return t
-}
-
-func setModel(m map[string]*jobs.ModelTotals, id string, t *jobs.ModelTotals) map[string]*jobs.ModelTotals {
-	if m == nil {
-		m = make(map[string]*jobs.ModelTotals)
-	}
-	m[id] = t
-	return m
 }
 
 func printSummary(w io.Writer, m *jobs.Manifest, path func(string) string) {
