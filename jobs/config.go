@@ -47,6 +47,19 @@ type Config struct {
 	JSONSchemaFile   string   `json:"json_schema,omitempty"`
 	SchemaAttempts   int      `json:"schema_attempts,omitempty"`
 	S3LocationModels []string `json:"s3_location_models,omitempty"`
+	// The route (issue 9): on-demand, batch-inference or auto.
+	Route           string        `json:"route,omitempty"`
+	RoleARN         string        `json:"role_arn,omitempty"`
+	Staging         string        `json:"staging,omitempty"`
+	Deadline        string        `json:"deadline,omitempty"` // a duration from the start, or an RFC 3339 time
+	DeadlineMargin  time.Duration `json:"deadline_margin,omitempty"`
+	BatchMinRecords int           `json:"batch_min_records,omitempty"`
+	BatchMaxRecords int           `json:"batch_max_records,omitempty"`
+	BatchMaxBytes   int64         `json:"batch_max_bytes,omitempty"`
+	BatchPoll       time.Duration `json:"batch_poll,omitempty"`
+	// ControlEndpoint overrides the Bedrock control-plane endpoint (batch
+	// inference jobs); default AWS_ENDPOINT_URL_BEDROCK, else the region's.
+	ControlEndpoint string `json:"bedrock_control_endpoint,omitempty"`
 	// OutputStyle is "rows" (the tool's flat rows) or "bedrock-batch"
 	// (Bedrock batch inference's output lines).
 	OutputStyle string `json:"output_style,omitempty"`
@@ -139,6 +152,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateRequest(add)
+	c.validateRoute(add)
 	if c.Concurrency < 1 {
 		add("--concurrency %d: must be at least 1", c.Concurrency)
 	}
@@ -233,6 +247,58 @@ func (c *Config) validateRequest(add func(string, ...any)) {
 
 // guardrailID is the pattern Bedrock checks a guardrail identifier against.
 var guardrailID = regexp.MustCompile(`^(([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))$`)
+
+// Routes.
+const (
+	RouteOnDemand       = "on-demand"
+	RouteBatchInference = "batch-inference"
+	RouteAuto           = "auto"
+)
+
+// validateRoute checks the batch-inference options.
+func (c *Config) validateRoute(add func(string, ...any)) {
+	switch c.Route {
+	case "", RouteOnDemand:
+		return
+	case RouteBatchInference, RouteAuto:
+	default:
+		add("--route %q: want on-demand, batch-inference or auto", c.Route)
+		return
+	}
+	if c.RoleARN == "" {
+		add("--route %s needs --role-arn: the service role Bedrock batch inference runs as", c.Route)
+	}
+	if !strings.HasPrefix(c.Staging, "s3://") {
+		add("--route %s needs --staging s3://bucket/prefix/: where job inputs and outputs live", c.Route)
+	}
+	if c.Route == RouteAuto && c.Deadline == "" {
+		add("--route auto needs --deadline (a duration such as 6h, or a time such as 2026-11-26T06:00:00Z)")
+	}
+	if c.Deadline != "" {
+		if _, err := ParseDeadline(c.Deadline, time.Now()); err != nil {
+			add("--deadline %q: %v", c.Deadline, err)
+		}
+	}
+	if c.BatchMinRecords < 0 || c.BatchMaxRecords < 0 || (c.BatchMaxRecords > 0 && c.BatchMinRecords > c.BatchMaxRecords) {
+		add("--batch-min-records %d, --batch-max-records %d: want 0 <= min <= max", c.BatchMinRecords, c.BatchMaxRecords)
+	}
+}
+
+// ParseDeadline reads a deadline: a duration from start ("6h") or a time
+// ("2026-11-26T06:00:00Z").
+func ParseDeadline(s string, start time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, errors.New("want a positive duration")
+		}
+		return start.Add(d), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, errors.New("want a duration such as 6h or an RFC 3339 time such as 2026-11-26T06:00:00Z")
+	}
+	return t, nil
+}
 
 // ParseGuardrail splits "ID:VERSION" (VERSION a number or DRAFT). The
 // identifier may be an ARN, which has colons of its own: the version is

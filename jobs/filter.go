@@ -75,3 +75,10 @@ func (e *DuplicateIDError) Error() string {
 
 // ErrorType is the row's error_type.
 func (e *DuplicateIDError) ErrorType() string { return ErrorTypeDuplicateID }
+
+// Settled reports whether the output already settles id (an ok row, or an
+// error row unless retryErrors), without marking it seen: for a pass over
+// the input that only plans, before the run's real pass.
+func (l *Ledger) Settled(id string, retryErrors bool) bool {
+	return settled(l.ids.get(hashID(id)), retryErrors)
+}

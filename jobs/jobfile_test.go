@@ -74,6 +74,15 @@ func fullConfig() Config {
 		Burndown:        []string{"anthropic.claude-3-5-*=2"},
 		StopAfterErrors: 50,
 		CountTokens:     true,
+		Route:           "auto",
+		RoleARN:         "arn:aws:iam::111122223333:role/BedrockBatch",
+		Staging:         "s3://staging-bucket/bedrock-batch/",
+		Deadline:        "6h",
+		DeadlineMargin:  10 * time.Minute,
+		BatchMinRecords: 200,
+		BatchMaxRecords: 20000,
+		BatchPoll:       time.Minute,
+		ControlEndpoint: "http://127.0.0.1:8080",
 	}
 }
 

@@ -55,8 +55,10 @@ type Manifest struct {
 	// StoppedAtQuota says, per model, why records were left for a later
 	// run: the model's daily quota is spent (exit status 4).
 	StoppedAtQuota map[string]string `json:"stopped_at_quota,omitempty"`
-	Calls          Calls             `json:"calls"`
-	Options        *Config           `json:"options"`
+	// BatchJobs are the run's batch-inference parts and their jobs.
+	BatchJobs []BatchJob `json:"batch_jobs,omitempty"`
+	Calls     Calls      `json:"calls"`
+	Options   *Config    `json:"options"`
 }
 
 // Counts are the rows of a shard in the output.
@@ -104,6 +106,17 @@ type Latency struct {
 	P50 int64 `json:"p50"`
 	P95 int64 `json:"p95"`
 	P99 int64 `json:"p99"`
+}
+
+// BatchJob is one batch-inference part: its staged input and its job.
+type BatchJob struct {
+	Model    string `json:"model"`
+	Input    string `json:"input"`
+	Records  int    `json:"records"`
+	OnDemand bool   `json:"on_demand,omitempty"` // too few records for a job: sent on demand
+	JobARN   string `json:"job_arn,omitempty"`
+	Status   string `json:"status,omitempty"`
+	Message  string `json:"message,omitempty"`
 }
 
 // QuotaReport is one model's quota use in a run.

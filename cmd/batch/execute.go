@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/jobs"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
 	"github.com/bedrock-batch/bedrock-batch/ratelimit"
@@ -28,7 +29,7 @@ const validateSample = 1000
 
 // execute wires the configured source, model and sink into one pipeline run
 // and writes the manifest; it returns the exit code.
-func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode, store *storage, model pipeline.Model, stdout, stderr io.Writer, logger *slog.Logger) int {
+func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode, store *storage, model pipeline.Model, control batchinfer.Control, stdout, stderr io.Writer, logger *slog.Logger) int {
 	started := time.Now()
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "batch run: "+format+"\n", args...)
@@ -92,7 +93,15 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 	if counter, ok := model.(pipeline.Counter); ok && cfg.CountTokens && m == modeRun {
 		opts.Counter = counter
 	}
-	run := pipeline.New(source, model, sink, opts)
+	var runSource pipeline.Source = source
+	var hyb *hybrid
+	if cfg.Route != "" && cfg.Route != jobs.RouteOnDemand && m == modeRun {
+		if hyb, err = startHybrid(ctx, stop, cfg, started, store, control, out, ledger, inputs, setup, source, logger); err != nil {
+			return fail("batch inference: %v", err)
+		}
+		runSource, opts.Answered = hyb.source, hyb.rows
+	}
+	run := pipeline.New(runSource, model, sink, opts)
 	if m != modeRun {
 		describe(stdout, cfg, inputs, out, ledger)
 		limit := int64(0)
@@ -129,9 +138,18 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 		"rows_already_in_output", ledger.Totals.Records)
 
 	warnNoMaxTokens(cfg, logger)
-	progress := startProgress(ctx, run, stderr, logger)
+	var jobStates func() string
+	if hyb != nil {
+		jobStates = func() string { return describeParts(hyb.route.Parts()) }
+	}
+	progress := startProgress(ctx, run, jobStates, stderr, logger)
 	siblings := watchSiblings(ctx, cfg.Shard, out, limiter, logger)
 	summary, runErr := run.Run(ctx, stop)
+	if hyb != nil {
+		if err := hyb.wait(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("batch inference: %w", err)
+		}
+	}
 	siblings.stop()
 	progress.stop()
 	writeCtx := context.WithoutCancel(ctx)
@@ -144,6 +162,9 @@ func execute(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, m mode
 
 	manifest := buildManifest(cfg, runID, started, inputs, ledger, source, sink.Files(), summary, limiter.Report(), runErr)
 	manifest.PriceModels(prices)
+	if hyb != nil {
+		manifest.BatchJobs = batchJobsOf(hyb.route.Parts())
+	}
 	if err := jobs.WriteManifest(writeCtx, out, manifest); err != nil {
 		if runErr == nil {
 			runErr = err

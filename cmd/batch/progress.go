@@ -22,7 +22,9 @@ type progressReporter struct {
 	done   sync.WaitGroup
 }
 
-func startProgress(ctx context.Context, run *pipeline.Run, stderr io.Writer, logger *slog.Logger) *progressReporter {
+// jobStates, when not nil, says where the run's batch-inference jobs are
+// ("2 InProgress, 1 Completed").
+func startProgress(ctx context.Context, run *pipeline.Run, jobStates func() string, stderr io.Writer, logger *slog.Logger) *progressReporter {
 	ctx, cancel := context.WithCancel(ctx)
 	p := &progressReporter{cancel: cancel}
 	live := false
@@ -49,16 +51,20 @@ func startProgress(ctx context.Context, run *pipeline.Run, stderr io.Writer, log
 			case <-ticker.C:
 			}
 			s := run.Progress()
+			jobs := ""
+			if jobStates != nil {
+				jobs = jobStates()
+			}
 			elapsed := time.Since(start)
 			rate := float64(s.Records) / elapsed.Seconds()
 			if live {
-				fmt.Fprintf(stderr, "\r%d done (%d ok, %d error)  %.1f/s  tokens in %d out %d  throttled %d   ",
-					s.Records, s.OK, s.Errors, rate, s.Tokens.Input, s.Tokens.Output, s.Throttled)
+				fmt.Fprintf(stderr, "\r%d done (%d ok, %d error)  %.1f/s  tokens in %d out %d  throttled %d  %s   ",
+					s.Records, s.OK, s.Errors, rate, s.Tokens.Input, s.Tokens.Output, s.Throttled, jobs)
 				continue
 			}
 			logger.Info("progress", "done", s.Records, "ok", s.OK, "error", s.Errors,
 				"per_second", fmt.Sprintf("%.1f", rate), "input_tokens", s.Tokens.Input,
-				"output_tokens", s.Tokens.Output, "throttled", s.Throttled, "retries", s.Retries)
+				"output_tokens", s.Tokens.Output, "throttled", s.Throttled, "retries", s.Retries, "batch_jobs", jobs)
 		}
 	}()
 	return p

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
 	"github.com/bedrock-batch/bedrock-batch/jobs"
@@ -91,7 +92,11 @@ func runOrCheck(args []string, m mode, stdout, stderr io.Writer) int {
 	if cfg.DryRun && m == modeRun {
 		m = modeDryRun
 	}
-	return execute(ctx, stop, cfg, m, newStorage(awsConfig, cfg), model, stdout, stderr, logger)
+	var control batchinfer.Control
+	if cfg.Route != "" && cfg.Route != jobs.RouteOnDemand {
+		control = newControl(awsConfig, cfg)
+	}
+	return execute(ctx, stop, cfg, m, newStorage(awsConfig, cfg), model, control, stdout, stderr, logger)
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) {
@@ -168,6 +173,16 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fs.IntVar(&cfg.SchemaAttempts, "schema-attempts", 0, "calls per record at most while answers do not match --json-schema (0 = 3)")
 	fs.Var(&s3Models, "s3-location-models", "model id `PATTERN` (glob) whose calls pass s3:// documents and images as s3Location instead of bytes (repeatable; default amazon.nova-*)")
 	fs.StringVar(&cfg.OutputStyle, "output-style", "", "output `STYLE`: rows (default) or bedrock-batch ({recordId, modelInput, modelOutput|error} lines, as Bedrock batch inference writes)")
+	fs.StringVar(&cfg.Route, "route", jobs.RouteOnDemand, "`ROUTE`: on-demand (Converse calls), batch-inference (Bedrock batch inference jobs, about half the price, hours; the rest on demand) or auto (batch inference kept to --deadline)")
+	fs.StringVar(&cfg.RoleARN, "role-arn", "", "service role `ARN` Bedrock batch inference runs as (reads --staging, writes job outputs, invokes the model)")
+	fs.StringVar(&cfg.Staging, "staging", "", "`s3://bucket/prefix/` where batch-inference job inputs and outputs live")
+	fs.StringVar(&cfg.Deadline, "deadline", "", "when every record must have its row: a `DURATION` from the start (6h) or a time (2026-11-26T06:00:00Z); jobs that would miss it are stopped and their rest run on demand")
+	fs.DurationVar(&cfg.DeadlineMargin, "deadline-margin", 5*time.Minute, "time kept free before --deadline")
+	fs.IntVar(&cfg.BatchMinRecords, "batch-min-records", 100, "fewest records a batch-inference job takes (the account's quota; fewer go on demand)")
+	fs.IntVar(&cfg.BatchMaxRecords, "batch-max-records", 50_000, "most records in one batch-inference job (the account's quota)")
+	fs.Int64Var(&cfg.BatchMaxBytes, "batch-max-bytes", 0, "most bytes in one batch-inference job's input file (0 = Bedrock's default limit)")
+	fs.DurationVar(&cfg.BatchPoll, "batch-poll", 30*time.Second, "first wait between job status checks (it doubles while nothing changes, to 5m)")
+	fs.StringVar(&cfg.ControlEndpoint, "bedrock-control-endpoint", "", "Bedrock control-plane endpoint `URL` for batch-inference jobs (default: AWS_ENDPOINT_URL_BEDROCK, else the region's)")
 	fs.BoolVar(&demo, "demo", false, "call a built-in Bedrock emulator instead of AWS (no credentials needed); --model defaults to a demo id")
 
 	// The job file goes under the flags: load it over the defaults, then
