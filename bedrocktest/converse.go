@@ -12,7 +12,20 @@ import (
 func writeConverse(w http.ResponseWriter, r reply, latencyMs int64) bool {
 	buf := getBuf()
 	defer putBuf(buf)
-	b := append((*buf)[:0], `{"output":{"message":{"role":"assistant","content":[`...)
+	b := appendConverse((*buf)[:0], r, latencyMs)
+	*buf = b
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(b)
+	return err == nil
+}
+
+// appendConverse appends the body of a Converse answer: what writeConverse sends, and what
+// a batch output line carries as modelOutput, so the two cannot drift apart.
+func appendConverse(b []byte, r reply, latencyMs int64) []byte {
+	b = append(b, `{"output":{"message":{"role":"assistant","content":[`...)
 	if r.tool != nil {
 		b = append(b, `{"toolUse":{"toolUseId":`...)
 		b = jsonenc.AppendString(b, r.tool.id)
@@ -33,14 +46,7 @@ func writeConverse(w http.ResponseWriter, r reply, latencyMs int64) bool {
 	b = append(b, ',')
 	b = appendMetrics(b, latencyMs)
 	b = appendServed(b, r)
-	b = append(b, '}')
-	*buf = b
-	h := w.Header()
-	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(b)
-	return err == nil
+	return append(b, '}')
 }
 
 // appendUsage writes usage: totalTokens counts input, output, cache read and cache write

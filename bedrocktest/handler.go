@@ -25,6 +25,7 @@ type Handler struct {
 
 	stats  counters
 	models modelTable
+	batch  *batchJobs // the batch-inference control plane (batch*.go)
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -33,7 +34,7 @@ var _ http.Handler = (*Handler)(nil)
 // its quota day (Options.DayLength) begins now.
 func NewHandler(opts Options) *Handler {
 	now := time.Now()
-	return &Handler{
+	h := &Handler{
 		opts:     opts,
 		quota:    newQuota(opts, now),
 		cache:    newPromptCache(opts, now),
@@ -41,12 +42,18 @@ func NewHandler(opts Options) *Handler {
 		mismatch: newCoin(opts.Faults.SchemaMismatch, opts.Seed, 0x5c4e3a),
 		done:     make(chan struct{}),
 	}
+	h.batch = newBatchJobs(h)
+	return h
 }
 
 // Close ends every wait (latency, hang) at once; later calls are answered 503
-// ServiceUnavailableException. It does not wait for handlers to return.
+// ServiceUnavailableException. It stops the goroutine that moves batch jobs along (and waits
+// for it), but does not wait for handlers to return.
 func (h *Handler) Close() {
-	h.closeOnce.Do(func() { close(h.done) })
+	h.closeOnce.Do(func() {
+		close(h.done)
+		h.batch.close()
+	})
 }
 
 // knownModel reports whether the emulator serves modelID: any model when
@@ -75,6 +82,9 @@ func (h *Handler) closed() bool {
 // ServeHTTP answers one Converse or ConverseStream call; see the package doc for the order of
 // the steps.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.serveBatch(w, r) { // the control plane: counted apart, in BatchStats
+		return
+	}
 	if id, ok := countTokensPath(r); ok {
 		h.countTokens(w, r, id) // counted apart: it is no model call
 		return

@@ -133,6 +133,16 @@ type Options struct {
 	// request above it is answered 400 ValidationException "The maximum tokens you requested
 	// exceeds the model limit of N. ...".
 	MaxOutputTokens map[string]int32
+
+	// BatchStore, when set, turns on the batch-inference control plane on the same URL
+	// (CreateModelInvocationJob, GetModelInvocationJob, ListModelInvocationJobs,
+	// StopModelInvocationJob, for a service/bedrock client): jobs read their input from it and
+	// write their outputs to it (NewS3ObjectStore). nil = CreateModelInvocationJob is answered
+	// with a ValidationException saying batch inference is not enabled.
+	BatchStore ObjectStore
+
+	// Batch configures the batch jobs' schedule, quotas and injected failures.
+	Batch BatchOptions
 }
 
 // Quota is one model's server-side quotas; a zero field is no quota. See
@@ -175,6 +185,9 @@ func (o Options) String() string {
 	}
 	if o.Faults != (Faults{}) {
 		fmt.Fprintf(&b, " faults={%s}", o.Faults)
+	}
+	if o.BatchStore != nil {
+		fmt.Fprintf(&b, " batch={%s}", o.Batch)
 	}
 	return b.String()
 }

@@ -82,10 +82,18 @@ func decodeCall(r *http.Request, modelID string, stream, keepRaw bool) (c call, 
 	if keepRaw {
 		raw = bytes.Clone(buf.Bytes())
 	}
-	if err := json.Unmarshal(buf.Bytes(), &c.req); err != nil {
-		return c, raw, fmt.Errorf("the request body is not valid JSON: %w", err)
+	c, err = parseCall(modelID, stream, buf.Bytes())
+	return c, raw, err
+}
+
+// parseCall decodes a Converse request body. On-demand calls and batch records (whose
+// modelInput is a Converse body) both go through it, so both read a request alike.
+func parseCall(modelID string, stream bool, body []byte) (call, error) {
+	c := call{modelID: modelID, stream: stream}
+	if err := json.Unmarshal(body, &c.req); err != nil {
+		return c, fmt.Errorf("the request body is not valid JSON: %w", err)
 	}
-	return c, raw, nil
+	return c, nil
 }
 
 // validate returns why the service would reject the request, or "". Each step is in the file

@@ -12,7 +12,7 @@ import (
 
 // Server is an emulator listening on a loopback port, like httptest.Server.
 type Server struct {
-	URL string // base URL, http://127.0.0.1:port, for bedrockruntime.Options.BaseEndpoint
+	URL string // base URL, http://127.0.0.1:port, for bedrockruntime.Options.BaseEndpoint (and bedrock.Options.BaseEndpoint for batch jobs)
 
 	handler   *Handler
 	srv       *http.Server

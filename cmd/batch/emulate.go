@@ -13,6 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
 )
 
@@ -23,7 +27,11 @@ func emulateCommand(args []string, stderr io.Writer) int {
 		fmt.Fprint(fs.Output(), "Usage: batch emulate [--addr 127.0.0.1:8080] [flags]\n\n"+
 			"Serves a Bedrock Runtime emulator (Converse and ConverseStream) with\n"+
 			"deterministic answers, optional quotas and injected faults. Point a run at it\n"+
-			"with --bedrock-endpoint http://ADDR and any static credentials.\n\nFlags:\n")
+			"with --bedrock-endpoint http://ADDR and any static credentials.\n\n"+
+			"With --batch or --batch-s3-endpoint it also serves Bedrock's batch inference\n"+
+			"control plane (CreateModelInvocationJob, Get, List, Stop) on the same address,\n"+
+			"reading inputs from and writing outputs to S3 (credentials and region from the\n"+
+			"standard AWS environment variables).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	var opts bedrocktest.Options
@@ -47,6 +55,13 @@ func emulateCommand(args []string, stderr io.Writer) int {
 	fs.Float64Var(&opts.Faults.StreamCut, "stream-cut", 0, "fraction of streams whose connection closes after the first tokens")
 	fs.Float64Var(&opts.Faults.MidStreamException, "mid-stream-exception", 0, "fraction of streams that fail after the first tokens")
 	fs.Int64Var(&opts.Seed, "seed", 1, "seed for the fault dice")
+	batch := fs.Bool("batch", false, "serve batch inference jobs, with S3 at AWS_ENDPOINT_URL_S3 or AWS")
+	batchS3 := fs.String("batch-s3-endpoint", "", "serve batch inference jobs with S3 at `URL` (MinIO...; path-style addressing)")
+	fs.Float64Var(&opts.Batch.RecordsPerSecond, "batch-records-per-second", 0, "how fast a batch job processes its records (0 = all at once)")
+	batchDelay := fs.Duration("batch-delay", 0, "how long a batch job stays Submitted, Validating and Scheduled, each")
+	fs.IntVar(&opts.Batch.MinRecords, "batch-min-records", 0, "fewest records a batch job may have (0 = 100, negative = no minimum)")
+	fs.IntVar(&opts.Batch.MaxRecords, "batch-max-records", 0, "most records a batch job may have (0 = 50000, negative = no maximum)")
+	batchFail := fs.Float64("batch-fail-records", 0, "`FRACTION` of batch records answered with an error line (errorCode 500)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -71,6 +86,22 @@ func emulateCommand(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *batchFail < 0 || *batchFail > 1 {
+		fmt.Fprintf(stderr, "batch emulate: --batch-fail-records %g is not a fraction between 0 and 1\n", *batchFail)
+		return exitUsage
+	}
+	if *batch || *batchS3 != "" {
+		store, err := emulateBatchStore(ctx, *batchS3)
+		if err != nil {
+			fmt.Fprintf(stderr, "batch emulate: %v\n", err)
+			return exitFailed
+		}
+		opts.BatchStore = store
+		opts.Batch.ValidateAfter, opts.Batch.ScheduleAfter, opts.Batch.StartAfter = *batchDelay, *batchDelay, *batchDelay
+		if *batchFail > 0 {
+			opts.Batch.FailRecord = bedrocktest.FailRecordsFraction(*batchFail)
+		}
+	}
 	handler := bedrocktest.NewHandler(opts)
 	server := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
@@ -92,7 +123,32 @@ func emulateCommand(args []string, stderr io.Writer) int {
 	}
 	stats := handler.Stats()
 	fmt.Fprintf(stderr, "batch emulate: served %d requests (%d ok, %d throttled, %d faults)\n", stats.Requests, stats.OK, stats.Throttled, stats.Faults)
+	if opts.BatchStore != nil {
+		bs := handler.BatchStats()
+		fmt.Fprintf(stderr, "batch emulate: %d batch jobs (%d idempotent repeats, %d refused), %d records (%d ok, %d errors)\n",
+			bs.JobsCreated, bs.IdempotentRepeats, bs.JobsRejected, bs.RecordsProcessed, bs.RecordsOK, bs.RecordsFailed)
+	}
 	return exitOK
+}
+
+// emulateBatchStore is the S3 the batch jobs use: endpoint (path-style, as MinIO wants), or
+// the standard AWS configuration's when endpoint is empty. Region and credentials come from
+// the environment; a local server still needs a region to sign for, so us-east-1 fills in.
+func emulateBatchStore(ctx context.Context, endpoint string) (bedrocktest.ObjectStore, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration for batch S3: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.UsePathStyle = true
+		}
+	})
+	return bedrocktest.NewS3ObjectStore(client), nil
 }
 
 // emulateModelQuotas is the repeatable --model-quota MODEL=TPM flag.
