@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"strings"
 	"sync"
 	"testing"
@@ -26,13 +27,13 @@ func newServer(t testing.TB, opts Options) (*Server, *bedrockruntime.Client) {
 	return srv, newClient(srv.URL)
 }
 
+// newClient is the SDK client the tool itself uses (bedrock.NewRuntimeClient:
+// no SDK retries, and request bodies the SDK cannot close under a response
+// still being read, which otherwise fails a call now and then with "use of
+// closed network connection").
 func newClient(url string) *bedrockruntime.Client {
-	return bedrockruntime.New(bedrockruntime.Options{
-		BaseEndpoint: aws.String(url),
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		Retryer:      aws.NopRetryer{},
-	})
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	return bedrock.NewRuntimeClient(cfg, bedrock.Options{Endpoint: url})
 }
 
 // testCtx is a context that gives up well before the test binary would.

@@ -63,6 +63,15 @@ func (s Shard) ManifestName() string {
 	return ManifestName
 }
 
+// BatchStateName is the name of the shard's batch-inference state file:
+// its parts and their jobs (_batch.json, _batch-s0003of0008.json).
+func (s Shard) BatchStateName() string {
+	if tag := s.tag(); tag != "" {
+		return "_batch-" + tag + ".json"
+	}
+	return "_batch.json"
+}
+
 // ParseShard parses "I/N" (0 <= I < N).
 func ParseShard(text string) (Shard, error) {
 	index, count, ok := strings.Cut(text, "/")

@@ -13,6 +13,14 @@ const tempPrefix = "_tmp-"
 // are not in the ledger, and removing it loses nothing. Files of other
 // shards, which may be running right now, are left alone.
 func IsStaleTemp(name string, shard Shard) bool {
+	// A small file of the shard's own (its manifest, its batch state) that
+	// a killed run was replacing: writer.LocalDir.Put names its temporary
+	// after it.
+	for _, own := range []string{shard.ManifestName(), shard.BatchStateName()} {
+		if strings.HasPrefix(name, tempPrefix+"put-"+own+"-") {
+			return true
+		}
+	}
 	rest, ok := strings.CutPrefix(name, tempPrefix+shard.DataPrefix(""))
 	if !ok {
 		return false

@@ -29,7 +29,7 @@ func (d *LocalDir) List(ctx context.Context) ([]string, error) {
 // file of that name atomically: a reader sees the old content or the new,
 // never half of either.
 func (d *LocalDir) Put(ctx context.Context, name string, data []byte) error {
-	tmp, err := os.CreateTemp(d.dir, TempPrefix+"put-*")
+	tmp, err := os.CreateTemp(d.dir, TempPrefix+"put-"+name+"-*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", filepath.Join(d.dir, name), err)
 	}

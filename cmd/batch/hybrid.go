@@ -56,7 +56,7 @@ func startHybrid(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, st
 	opts := route.Options{
 		Mode:         cfg.Route,
 		Margin:       cfg.DeadlineMargin,
-		StateName:    strings.Replace(cfg.Shard.ManifestName(), "_manifest", "_batch", 1),
+		StateName:    cfg.Shard.BatchStateName(),
 		RetryErrors:  cfg.RetryErrors,
 		OnDemandTime: onDemandTime(cfg),
 		Logger:       logger,
