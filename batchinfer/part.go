@@ -19,6 +19,9 @@ type Part struct {
 	JobARN   string `json:",omitempty"`
 	Status   string `json:",omitempty"` // the job's last known status
 	Message  string `json:",omitempty"` // the job's last known message (why it failed)
+	// Resubmits counts the jobs before this part's that held its records
+	// and ended without answering them (a part made to resubmit them).
+	Resubmits int `json:",omitempty"`
 }
 
 // Job statuses, as types.ModelInvocationJobStatus spells them.

@@ -57,6 +57,9 @@ type Config struct {
 	BatchMaxRecords int           `json:"batch_max_records,omitempty"`
 	BatchMaxBytes   int64         `json:"batch_max_bytes,omitempty"`
 	BatchPoll       time.Duration `json:"batch_poll,omitempty"`
+	// BatchResubmit gives the records of a job that failed or expired to
+	// one new job instead of on-demand.
+	BatchResubmit bool `json:"batch_resubmit,omitempty"`
 	// ControlEndpoint overrides the Bedrock control-plane endpoint (batch
 	// inference jobs); default AWS_ENDPOINT_URL_BEDROCK, else the region's.
 	ControlEndpoint string `json:"bedrock_control_endpoint,omitempty"`

@@ -83,6 +83,7 @@ var jobKeys = []struct {
 	{"batch-min-records", func(c *Config) any { return &c.BatchMinRecords }},
 	{"batch-max-records", func(c *Config) any { return &c.BatchMaxRecords }},
 	{"batch-poll", func(c *Config) any { return &c.BatchPoll }},
+	{"batch-resubmit", func(c *Config) any { return &c.BatchResubmit }},
 	{"bedrock-control-endpoint", func(c *Config) any { return &c.ControlEndpoint }},
 	{"quotas", func(c *Config) any { return &c.Quotas }},
 	{"burndown", func(c *Config) any { return &c.Burndown }},

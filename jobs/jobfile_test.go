@@ -82,6 +82,7 @@ func fullConfig() Config {
 		BatchMinRecords: 200,
 		BatchMaxRecords: 20000,
 		BatchPoll:       time.Minute,
+		BatchResubmit:   true,
 		ControlEndpoint: "http://127.0.0.1:8080",
 	}
 }

@@ -22,7 +22,10 @@ type Status struct {
 	Tokens    Tokens
 	CostUSD   float64
 	CostKnown bool // every shard's cost is known
-	Complete  bool // every shard is complete and none is missing
+	// AllOnDemandUSD is what the rows would have cost on demand, when
+	// some went through batch inference (SavingUSD the difference).
+	AllOnDemandUSD, SavingUSD float64
+	Complete                  bool // every shard is complete and none is missing
 }
 
 // NewStatus sums up manifests (in any order), each given as its JSON.
@@ -48,6 +51,11 @@ func NewStatus(manifests [][]byte) (*Status, error) {
 		s.Tokens.CacheWrite += m.Tokens.CacheWrite
 		if m.CostUSD != nil {
 			s.CostUSD += *m.CostUSD
+			all := *m.CostUSD
+			if m.CostAllOnDemandUSD != nil {
+				all = *m.CostAllOnDemandUSD
+			}
+			s.AllOnDemandUSD += all
 		} else {
 			s.CostKnown = false
 		}
@@ -60,6 +68,7 @@ func NewStatus(manifests [][]byte) (*Status, error) {
 		}
 	}
 	s.Complete = s.Complete && len(s.Missing) == 0 && len(s.Shards) > 0
+	s.SavingUSD = s.AllOnDemandUSD - s.CostUSD
 	return s, nil
 }
 
@@ -129,6 +138,9 @@ func (s *Status) printModels(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if s.CostKnown && s.SavingUSD > 0 {
+		fmt.Fprintf(w, "batch inference saved $%.4f: all on demand would have cost $%.4f\n\n", s.SavingUSD, s.AllOnDemandUSD)
 	}
 	for _, m := range s.Shards {
 		models := make([]string, 0, len(m.StoppedAtQuota))

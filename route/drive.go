@@ -171,7 +171,12 @@ func (r *Route) stopJobs(ctx context.Context) {
 // settles (a re-run after a kill) are skipped.
 func (r *Route) collectPart(ctx context.Context, stop <-chan struct{}, p *batchinfer.Part, rows chan<- *writer.Row) error {
 	answered := make(map[uint64]struct{}, p.Records)
+	metadata, err := r.metadataOf(ctx, p.Model)
+	if err != nil {
+		return err
+	}
 	send := func(row *writer.Row) error {
+		row.Metadata = metadata[row.ID]
 		select {
 		case rows <- row:
 			return nil
@@ -181,7 +186,7 @@ func (r *Route) collectPart(ctx context.Context, stop <-chan struct{}, p *batchi
 			return errStopped
 		}
 	}
-	err := r.jobs.Outputs(ctx, p, func(o batchinfer.Output) error {
+	err = r.jobs.Outputs(ctx, p, func(o batchinfer.Output) error {
 		if r.settled(o.RecordID) {
 			answered[hashID(o.RecordID)] = struct{}{}
 			return nil
@@ -201,6 +206,7 @@ func (r *Route) collectPart(ctx context.Context, stop <-chan struct{}, p *batchi
 		return err
 	}
 	var left []reader.Record
+	var leftInputs []stagedRecord
 	err = r.jobs.Inputs(ctx, p, func(id string, modelInput json.RawMessage) error {
 		if _, ok := answered[hashID(id)]; ok || r.settled(id) {
 			return nil
@@ -209,11 +215,16 @@ func (r *Route) collectPart(ctx context.Context, stop <-chan struct{}, p *batchi
 		if err != nil {
 			return err
 		}
+		rec.Metadata = metadata[id]
 		left = append(left, rec)
+		leftInputs = append(leftInputs, stagedRecord{id, modelInput})
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if r.shouldResubmit(p, len(left)) {
+		return r.resubmit(ctx, p, leftInputs)
 	}
 	if len(left) > 0 {
 		r.opts.Logger.Info("batch inference: records left to on-demand", "job", p.JobARN, "status", p.Status, "records", len(left))
@@ -268,4 +279,81 @@ func isClosed(c <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// stagedRecord is a record as a job input holds it.
+type stagedRecord struct {
+	id         string
+	modelInput json.RawMessage
+}
+
+// shouldResubmit says whether a finished job's unanswered records go to a
+// new job: with Resubmit, for a job that failed, expired or was stopped by
+// someone else, once, and when they are enough for a job.
+func (r *Route) shouldResubmit(p *batchinfer.Part, left int) bool {
+	least := r.opts.Batch.MinRecords
+	if least == 0 {
+		least = batchinfer.DefaultMinRecords
+	}
+	if !r.opts.Resubmit || p.Resubmits > 0 || left < max(least, 1) {
+		return false
+	}
+	switch p.Status {
+	case batchinfer.StatusFailed, batchinfer.StatusExpired:
+		return true
+	case batchinfer.StatusStopped:
+		return !r.stopped
+	}
+	return false
+}
+
+// resubmit stages a job's unanswered records as new parts and submits them.
+func (r *Route) resubmit(ctx context.Context, p *batchinfer.Part, records []stagedRecord) error {
+	cfg := r.opts.Batch
+	cfg.RunKey = r.state.RunKey + "-resubmit-" + randomHex(3)
+	stager := batchinfer.NewStager(r.store, cfg)
+	for _, rec := range records {
+		if err := stager.Add(ctx, rec.id, p.Model, rec.modelInput); err != nil {
+			stager.Abort()
+			return fmt.Errorf("restaging the records of %s: %w", p.JobARN, err)
+		}
+	}
+	parts, err := stager.Finish(ctx)
+	if err != nil {
+		return fmt.Errorf("restaging the records of %s: %w", p.JobARN, err)
+	}
+	metadata, err := r.metadataOf(ctx, p.Model)
+	if err != nil {
+		return err
+	}
+	var left []reader.Record
+	for i := range parts {
+		parts[i].Resubmits = p.Resubmits + 1
+		if !parts[i].OnDemand {
+			continue
+		}
+		// A tail too small for a job of its own goes on demand.
+		err := r.jobs.Inputs(ctx, &parts[i], func(id string, modelInput json.RawMessage) error {
+			rec, err := fallbackRecord(ctx, p, id, modelInput)
+			rec.Metadata = metadata[id]
+			left = append(left, rec)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	r.state.Parts = append(r.state.Parts, parts...)
+	if len(left) > 0 {
+		r.fallback = append(r.fallback, left...)
+		r.notify()
+	}
+	r.mu.Unlock()
+	r.opts.Logger.Warn("batch inference: the job ended without answering every record; resubmitting them as a new job",
+		"job", p.JobARN, "status", p.Status, "message", p.Message, "records", len(records))
+	if err := r.saveState(ctx); err != nil {
+		return err
+	}
+	return r.submit(ctx)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/request"
+	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
 // Prepare loads the state, or when there is none plans it: every record
@@ -64,6 +65,7 @@ func (r *Route) Prepare(ctx context.Context, records Source, builder Builder) er
 // plan stages the records into parts.
 func (r *Route) plan(ctx context.Context, records Source, builder Builder, cfg batchinfer.Config) (*batchinfer.State, error) {
 	stager := batchinfer.NewStager(r.store, cfg)
+	meta := &metadataWriter{store: r.store, runKey: cfg.RunKey, files: make(map[string]writer.Object)}
 	seen := make(map[uint64]struct{})
 	staged := 0
 	for {
@@ -73,6 +75,7 @@ func (r *Route) plan(ctx context.Context, records Source, builder Builder, cfg b
 		}
 		if err != nil {
 			stager.Abort()
+			meta.abort()
 			return nil, err
 		}
 		if rec.Err != nil {
@@ -87,6 +90,7 @@ func (r *Route) plan(ctx context.Context, records Source, builder Builder, cfg b
 		if err != nil {
 			if ctx.Err() != nil {
 				stager.Abort()
+				meta.abort()
 				return nil, ctx.Err()
 			}
 			continue
@@ -97,9 +101,20 @@ func (r *Route) plan(ctx context.Context, records Source, builder Builder, cfg b
 		}
 		if err := stager.Add(ctx, rec.ID, req.ModelID, input); err != nil {
 			stager.Abort()
+			meta.abort()
 			return nil, fmt.Errorf("staging record %s: %w", rec.ID, err)
 		}
+		if err := meta.add(ctx, req.ModelID, rec.ID, rec.Metadata); err != nil {
+			stager.Abort()
+			meta.abort()
+			return nil, fmt.Errorf("staging the metadata of record %s: %w", rec.ID, err)
+		}
 		staged++
+	}
+	if err := meta.commit(); err != nil {
+		stager.Abort()
+		meta.abort()
+		return nil, fmt.Errorf("staging metadata: %w", err)
 	}
 	parts, err := stager.Finish(ctx)
 	if err != nil {

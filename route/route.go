@@ -9,6 +9,7 @@ package route
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -66,8 +67,12 @@ type Options struct {
 	// RetryErrors sends records a job failed with any error on demand,
 	// not only retryable ones.
 	RetryErrors bool
-	Batch       batchinfer.Config
-	Logger      *slog.Logger
+	// Resubmit gives the records of a job that ended Failed or Expired (or
+	// Stopped, not by the deadline) to one new job instead of on-demand,
+	// when there are enough of them for a job.
+	Resubmit bool
+	Batch    batchinfer.Config
+	Logger   *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
@@ -92,6 +97,9 @@ type Route struct {
 	changed  chan struct{} // closed and replaced when rows, fallback or done change
 	collect  map[string]bool
 	stopped  bool // the deadline stopped the jobs
+	// metadata are the staged records' metadata by model, read when a
+	// job of the model is collected (by the Run goroutine only).
+	metadata map[string]map[string]json.RawMessage
 }
 
 // New returns a Route; nothing happens until Prepare.
@@ -106,14 +114,15 @@ func New(control batchinfer.Control, store batchinfer.Store, states StateStore, 
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Route{
-		opts:    opts,
-		control: control,
-		store:   store,
-		states:  states,
-		settled: settled,
-		owned:   make(map[uint64]struct{}),
-		changed: make(chan struct{}),
-		collect: make(map[string]bool),
+		opts:     opts,
+		control:  control,
+		store:    store,
+		states:   states,
+		settled:  settled,
+		owned:    make(map[uint64]struct{}),
+		changed:  make(chan struct{}),
+		collect:  make(map[string]bool),
+		metadata: make(map[string]map[string]json.RawMessage),
 	}
 }
 

@@ -290,6 +290,16 @@ func printSummary(w io.Writer, m *jobs.Manifest, path func(string) string) {
 	}
 	fmt.Fprintf(w, "output (%s): records %d  ok %d  error %d  tokens in %d out %d  estimated cost %s  complete %v\n",
 		m.Shard, m.Counts.Records, m.Counts.OK, m.Counts.Error, m.Tokens.Input, m.Tokens.Output, cost, m.Complete)
+	if m.SavingUSD != nil {
+		var batchRows, batchOK int64
+		for _, t := range m.Models {
+			if t.Batch != nil {
+				batchRows, batchOK = batchRows+t.Batch.Records, batchOK+t.Batch.OK
+			}
+		}
+		fmt.Fprintf(w, "routes: %d rows from batch-inference jobs (%d ok), %d on demand; all on demand would have cost $%.4f: saved $%.4f\n",
+			batchRows, batchOK, m.Counts.Records-batchRows, *m.CostAllOnDemandUSD, *m.SavingUSD)
+	}
 	if m.Calls.SettledRequestsPerMinute > 0 {
 		fmt.Fprintf(w, "rate settled at %.0f requests/min", m.Calls.SettledRequestsPerMinute)
 		if m.Calls.SettledTokensPerMinute > 0 {

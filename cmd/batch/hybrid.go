@@ -58,6 +58,7 @@ func startHybrid(ctx context.Context, stop <-chan struct{}, cfg *jobs.Config, st
 		Margin:       cfg.DeadlineMargin,
 		StateName:    cfg.Shard.BatchStateName(),
 		RetryErrors:  cfg.RetryErrors,
+		Resubmit:     cfg.BatchResubmit,
 		OnDemandTime: onDemandTime(cfg),
 		Logger:       logger,
 		Batch: batchinfer.Config{

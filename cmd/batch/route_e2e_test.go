@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -59,7 +60,11 @@ func routeRecords(t *testing.T, dir string, n, tail int) (string, map[string]str
 			model = tailModel
 		}
 		prompts[id] = prompt(i)
-		lines = append(lines, fmt.Sprintf(`{"id":%q,"model":%q,"prompt":%q}`, id, model, prompts[id]))
+		metadata := ""
+		if i%3 == 0 {
+			metadata = fmt.Sprintf(`,"metadata":{"n":%d}`, i)
+		}
+		lines = append(lines, fmt.Sprintf(`{"id":%q,"model":%q,"prompt":%q%s}`, id, model, prompts[id], metadata))
 	}
 	return writeFile(t, dir, "in.jsonl", strings.Join(lines, "\n")+"\n"), prompts
 }
@@ -76,6 +81,11 @@ func checkAnswered(t *testing.T, prompts map[string]string, rows map[string]writ
 		if !ok {
 			t.Errorf("row for unknown id %s", id)
 			continue
+		}
+		var n int
+		fmt.Sscanf(id, "r%d", &n)
+		if want := fmt.Sprintf(`{"n":%d}`, n); n%3 == 0 && string(row.Metadata) != want {
+			t.Errorf("%s (%s): metadata %s, want %s", id, row.Route, row.Metadata, want)
 		}
 		if row.Status != writer.StatusOK {
 			continue
@@ -149,6 +159,13 @@ func TestBatchInferenceRoute(t *testing.T) {
 	t.Logf("cost $%.4f, all on demand $%.4f, saving $%.4f", *m.CostUSD, *m.CostAllOnDemandUSD, *m.SavingUSD)
 	if len(m.BatchJobs) != 4 || !m.Complete {
 		t.Errorf("manifest batch jobs %+v, complete %v", m.BatchJobs, m.Complete)
+	}
+	if !strings.Contains(res.stdout, "routes: 4900 rows from batch-inference jobs (4895 ok), 100 on demand") || !strings.Contains(res.stdout, "saved $") {
+		t.Errorf("the summary does not report the split and the saving:\n%s", res.stdout)
+	}
+	status := runBatch(t, "", "status", "--output", r.out)
+	if !strings.Contains(status.stdout, fmt.Sprintf("batch inference saved $%.4f", *m.SavingUSD)) {
+		t.Errorf("status does not report the saving:\n%s", status.stdout)
 	}
 }
 
@@ -242,5 +259,44 @@ func TestAutoRouteKeepsTheDeadline(t *testing.T) {
 	json.Unmarshal(data, &m)
 	if len(m.BatchJobs) != 2 || m.BatchJobs[0].Status != "Stopped" {
 		t.Errorf("manifest batch jobs %+v", m.BatchJobs)
+	}
+}
+
+// TestFailedJobResubmitted: with --batch-resubmit, the records of a job
+// that failed go to one new job (still at the batch price), not on demand;
+// without it, on demand.
+func TestFailedJobResubmitted(t *testing.T) {
+	for _, resubmit := range []bool{true, false} {
+		t.Run(fmt.Sprint("resubmit=", resubmit), func(t *testing.T) {
+			var created atomic.Int32
+			r := newRouteEnv(t, bedrocktest.BatchOptions{FailJob: func(name string) (string, bool) {
+				if created.Add(1) == 1 {
+					return "Internal error while processing the job", true
+				}
+				return "", false
+			}})
+			input, prompts := routeRecords(t, t.TempDir(), 600, 0)
+			args := r.args(input, "--batch-max-records", "300")
+			if resubmit {
+				args = append(args, "--batch-resubmit")
+			}
+			res := runBatchS3(t, r.s3.batchEnv(r.srv.URL), args...)
+			if res.code != exitOK {
+				t.Fatalf("exit %d\n%s", res.code, res.stderr)
+			}
+			rows := rowsByID(t, readOutput(t, r.out))
+			checkAnswered(t, prompts, rows)
+			routes := map[string]int{}
+			for _, row := range rows {
+				routes[row.Route]++
+			}
+			jobs, calls := r.srv.BatchStats().JobsCreated, r.srv.Stats().Requests
+			switch {
+			case resubmit && (jobs != 3 || calls != 0 || routes[writer.RouteBatchInference] != 600):
+				t.Errorf("jobs %d, on-demand calls %d, rows by route %v; want the failed job's 300 records in a third job", jobs, calls, routes)
+			case !resubmit && (jobs != 2 || calls != 300 || routes[writer.RouteOnDemand] != 300):
+				t.Errorf("jobs %d, on-demand calls %d, rows by route %v; want the failed job's 300 records on demand", jobs, calls, routes)
+			}
+		})
 	}
 }

@@ -182,6 +182,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fs.IntVar(&cfg.BatchMaxRecords, "batch-max-records", 50_000, "most records in one batch-inference job (the account's quota)")
 	fs.Int64Var(&cfg.BatchMaxBytes, "batch-max-bytes", 0, "most bytes in one batch-inference job's input file (0 = Bedrock's default limit)")
 	fs.DurationVar(&cfg.BatchPoll, "batch-poll", 30*time.Second, "first wait between job status checks (it doubles while nothing changes, to 5m)")
+	fs.BoolVar(&cfg.BatchResubmit, "batch-resubmit", false, "give the records of a batch-inference job that failed or expired to one new job instead of on-demand")
 	fs.StringVar(&cfg.ControlEndpoint, "bedrock-control-endpoint", "", "Bedrock control-plane endpoint `URL` for batch-inference jobs (default: AWS_ENDPOINT_URL_BEDROCK, else the region's)")
 	fs.BoolVar(&demo, "demo", false, "call a built-in Bedrock emulator instead of AWS (no credentials needed); --model defaults to a demo id")
 
