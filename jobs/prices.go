@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"github.com/bedrock-batch/bedrock-batch/ratelimit"
+
 	"bytes"
 	_ "embed"
 	"encoding/json"
@@ -122,7 +124,7 @@ func (p *Prices) Lookup(modelID string) (Price, bool) {
 	if p == nil {
 		return Price{}, false
 	}
-	ids := lookupIDs(modelID)
+	ids := ratelimit.ModelIDs(modelID)
 	for _, layer := range p.layers {
 		for _, id := range ids {
 			if e := bestMatch(layer, id); e != nil {
@@ -133,76 +135,17 @@ func (p *Prices) Lookup(modelID string) (Price, bool) {
 	return Price{}, false
 }
 
-// lookupIDs returns the ids to match for modelID, most exact first.
-func lookupIDs(modelID string) []string {
-	id := strings.ToLower(strings.TrimSpace(modelID))
-	if strings.HasPrefix(id, "arn:") {
-		// arn:aws:bedrock:REGION:ACCOUNT:foundation-model/ID or
-		// .../inference-profile/ID: the id is the last path segment.
-		id = id[strings.LastIndexByte(id, '/')+1:]
-	}
-	ids := []string{id}
-	// An inference-profile id is PREFIX.PROVIDER.MODEL; a model id has a
-	// single dot before its version.
-	if prefix, rest, ok := strings.Cut(id, "."); ok && isProfilePrefix(prefix) && strings.Contains(rest, ".") {
-		ids = append(ids, rest)
-	}
-	return ids
-}
-
-// isProfilePrefix reports whether s could be a region-group prefix of an
-// inference profile (us, eu, apac, global, us-gov, ...).
-func isProfilePrefix(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if (r < 'a' || r > 'z') && r != '-' {
-			return false
-		}
-	}
-	return true
-}
-
 // bestMatch returns the most specific entry of layer whose pattern matches
 // id, the first listed among equals, or nil.
 func bestMatch(layer []priceEntry, id string) *priceEntry {
 	var best *priceEntry
 	for i := range layer {
 		e := &layer[i]
-		if (best == nil || e.literal > best.literal) && matchPattern(e.pattern, id) {
+		if (best == nil || e.literal > best.literal) && ratelimit.Glob(e.pattern, id) {
 			best = e
 		}
 	}
 	return best
-}
-
-// matchPattern reports whether s matches pattern, where * matches any run
-// of characters and everything else itself.
-func matchPattern(pattern, s string) bool {
-	// Greedy matching with backtracking to the last star: linear for the
-	// one or two stars of a price pattern.
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && pattern[p] == s[i]:
-			p++
-			i++
-		case star >= 0:
-			mark++
-			p, i = star+1, mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
 
 // priceFile is the JSON shape of prices.json and of a user's price file.

@@ -242,31 +242,6 @@ func TestPriceCost(t *testing.T) {
 	}
 }
 
-func TestMatchPattern(t *testing.T) {
-	tests := []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"a.b-*", "a.b-1:0", true},
-		{"a.b-*", "a.b-", true},
-		{"a.b-*", "a.c-1", false},
-		{"a.b", "a.b", true},
-		{"a.b", "a.bc", false},
-		{"*", "", true},
-		{"*-v1:0", "x.y-v1:0", true},
-		{"a*b*c", "axxbyybzc", true},
-		{"a*b*c", "axxbyybz", false},
-		{"a**b", "ab", true},
-		{"", "", true},
-		{"", "a", false},
-	}
-	for _, tt := range tests {
-		if got := matchPattern(tt.pattern, tt.s); got != tt.want {
-			t.Errorf("matchPattern(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
-		}
-	}
-}
-
 func BenchmarkPricesLookup(b *testing.B) {
 	prices, err := DefaultPrices()
 	if err != nil {

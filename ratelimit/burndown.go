@@ -180,3 +180,12 @@ func glob(pattern, s string) bool {
 // of characters, against the id as given, the id cut out of an ARN, and
 // the id without an inference-profile prefix (us., eu., global., ...).
 func MatchModel(pattern, model string) bool { return matchAny(pattern, candidates(model)) }
+
+// ModelIDs are the ids a model id is matched by, most exact first: as
+// given (lower-cased), cut out of an ARN, and without an inference-profile
+// prefix (us., eu., global., ...). Price and rule tables match the same way.
+func ModelIDs(model string) []string { return candidates(model) }
+
+// Glob reports whether s matches pattern, where * matches any run of
+// characters and every other character only itself.
+func Glob(pattern, s string) bool { return glob(pattern, s) }

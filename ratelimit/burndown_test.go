@@ -145,3 +145,29 @@ func TestMaxTokensCost(t *testing.T) {
 		}
 	}
 }
+
+// TestGlobPriceTable: the price table's patterns, matched the same way.
+func TestGlobPriceTable(t *testing.T) {
+	tests := []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"a.b-*", "a.b-1:0", true},
+		{"a.b-*", "a.b-", true},
+		{"a.b-*", "a.c-1", false},
+		{"a.b", "a.b", true},
+		{"a.b", "a.bc", false},
+		{"*", "", true},
+		{"*-v1:0", "x.y-v1:0", true},
+		{"a*b*c", "axxbyybzc", true},
+		{"a*b*c", "axxbyybz", false},
+		{"a**b", "ab", true},
+		{"", "", true},
+		{"", "a", false},
+	}
+	for _, tt := range tests {
+		if got := Glob(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("Glob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+}
