@@ -160,16 +160,7 @@ func (r *JSONLReader) openAIMessages(v []byte) (msgs []Message, system string, e
 			err = &fieldError{index(i), "must be an object, got " + kindOf(m)}
 			return false
 		}
-		var role, content []byte
-		forEachMember(m, func(key, val []byte) bool {
-			switch {
-			case keyIs(key, "role"):
-				role = val
-			case keyIs(key, "content"):
-				content = val
-			}
-			return true
-		})
+		role, content := roleAndContent(m)
 		switch {
 		case isNull(role):
 			err = &fieldError{index(i) + ".role", "missing"}

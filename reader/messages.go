@@ -61,16 +61,7 @@ func parseMessage(m []byte, scratch *[]byte) (Message, *fieldError) {
 	if m[0] != '{' {
 		return Message{}, &fieldError{"", "must be an object, got " + kindOf(m)}
 	}
-	var role, content []byte
-	forEachMember(m, func(key, val []byte) bool {
-		switch {
-		case keyIs(key, "role"):
-			role = val
-		case keyIs(key, "content"):
-			content = val
-		}
-		return true
-	})
+	role, content := roleAndContent(m)
 	var msg Message
 	switch {
 	case isNull(role):
@@ -142,4 +133,19 @@ func roleName(v []byte, scratch *[]byte) string {
 		return "assistant"
 	}
 	return unquote(v, scratch)
+}
+
+// roleAndContent returns the raw "role" and "content" values of a message
+// object (nil when absent).
+func roleAndContent(m []byte) (role, content []byte) {
+	forEachMember(m, func(key, val []byte) bool {
+		switch {
+		case keyIs(key, "role"):
+			role = val
+		case keyIs(key, "content"):
+			content = val
+		}
+		return true
+	})
+	return role, content
 }
