@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrock"
 )
 
 const testModel = "anthropic.claude-3-haiku-20240307-v1:0"

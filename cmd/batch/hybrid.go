@@ -8,9 +8,8 @@ import (
 	"sync"
 	"time"
 
-	bedrockctl "github.com/aws/aws-sdk-go-v2/service/bedrock"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
+	bedrockctl "github.com/aws/aws-sdk-go-v2/service/bedrock"
 
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/jobs"
