@@ -90,8 +90,9 @@ type Options struct {
 	Schema         Schema
 	SchemaAttempts int
 	// QueueRecords and QueueBytes bound the records read ahead of their
-	// calls, over all models (defaults: 64 per worker, at least 10,000;
-	// 64 MiB).
+	// calls, over all models (defaults: 16 per worker, at least 2,000;
+	// 32 MiB): enough for one model's backlog not to starve another's
+	// in an input that mixes them, small beside a million-record run.
 	QueueRecords int
 	QueueBytes   int64
 	// EchoModelInput puts each record's Converse-shaped request in its
@@ -177,10 +178,10 @@ func New(source Source, model Model, sink Sink, opts Options) *Run {
 	}
 	opts.Retry = opts.Retry.withDefaults()
 	if opts.QueueRecords <= 0 {
-		opts.QueueRecords = max(64*opts.Concurrency, 10_000)
+		opts.QueueRecords = max(16*opts.Concurrency, 2_000)
 	}
 	if opts.QueueBytes <= 0 {
-		opts.QueueBytes = 64 << 20
+		opts.QueueBytes = 32 << 20
 	}
 	if opts.SchemaAttempts <= 0 {
 		opts.SchemaAttempts = DefaultSchemaAttempts
