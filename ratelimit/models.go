@@ -206,11 +206,18 @@ func (m *Models) Wait(ctx context.Context, model string, r Reservation) (*ModelT
 				return nil, ctx.Err()
 			}
 		case wait > 0:
-			select {
-			case <-m.after(wait):
-			case <-ctx.Done():
-				t.cancel()
-				return nil, ctx.Err()
+			// Calls settling meanwhile give tokens back and bring the
+			// start forward: look again whenever they do.
+			for wait > 0 {
+				_, given := t.t.Remaining()
+				select {
+				case <-m.after(wait):
+				case <-given:
+				case <-ctx.Done():
+					t.cancel()
+					return nil, ctx.Err()
+				}
+				wait, _ = t.t.Remaining()
 			}
 			if err := s.open(); err != nil {
 				t.cancel()

@@ -93,6 +93,9 @@ type Limiter struct {
 	// tokens may go into debt and takes tokens back when a call settles,
 	// which rate.Limiter cannot; nil without a tokens-per-minute limit.
 	tokens *bucket
+	// given is closed, and replaced, when tokens are given back: waiters
+	// then look again at how long they still have to wait.
+	given chan struct{}
 
 	factor       float64 // share of the known limits in use, (0, 1]
 	discovered   float64 // requests/min found by throttling when no limit is known; +Inf before
@@ -117,7 +120,7 @@ func New(limits Limits) *Limiter { return NewWithClock(limits, realClock{}) }
 // NewWithClock returns a Limiter reading time from clock.
 func NewWithClock(limits Limits, clock Clock) *Limiter {
 	now := clock.Now()
-	l := &Limiter{clock: clock, limits: limits, factor: 1, discovered: math.Inf(1), lastIncrease: now}
+	l := &Limiter{clock: clock, limits: limits, factor: 1, discovered: math.Inf(1), lastIncrease: now, given: make(chan struct{})}
 	if limits.Share > 0 && limits.Share < 1 {
 		l.factor = limits.Share
 	}
@@ -139,6 +142,7 @@ type Ticket struct {
 	l        *Limiter
 	reserved int64
 	start    *rate.Reservation
+	target   float64 // the tokens bucket's paid count that ends the wait
 }
 
 // Reserve admits a call that reserves tokens and says how long to wait
@@ -153,28 +157,64 @@ func (l *Limiter) Reserve(tokens int64) (time.Duration, Ticket, error) {
 	l.window.call(now)
 	start := l.requests.ReserveN(now, 1)
 	wait := start.DelayFrom(now)
+	t := Ticket{l: l, reserved: tokens, start: start}
 	if l.tokens != nil {
-		wait = max(wait, l.tokens.take(now, float64(tokens)))
+		var tokenWait time.Duration
+		tokenWait, t.target = l.tokens.take(now, float64(tokens))
+		wait = max(wait, tokenWait)
 	}
-	return wait, Ticket{l: l, reserved: tokens, start: start}, nil
+	return wait, t, nil
+}
+
+// Remaining is how long an admitted call must still wait before it starts:
+// less than Reserve said when calls settled meanwhile and gave tokens back.
+// Given is closed whenever that may have happened.
+func (t Ticket) Remaining() (wait time.Duration, given <-chan struct{}) {
+	l := t.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	wait = t.start.DelayFrom(now)
+	if l.tokens != nil {
+		wait = max(wait, l.tokens.remaining(now, t.target))
+	}
+	return wait, l.given
+}
+
+// giveTokens gives n tokens back and wakes the waiters if that brought
+// them closer to their turn. The caller holds l.mu.
+func (l *Limiter) giveTokens(now time.Time, n float64) {
+	if l.tokens != nil && l.tokens.give(now, n) {
+		close(l.given)
+		l.given = make(chan struct{})
+	}
 }
 
 // Wait admits a call that reserves tokens and blocks until it may start.
 // When ctx ends first, the reservation is given back.
 func (l *Limiter) Wait(ctx context.Context, tokens int64) (Ticket, error) {
 	wait, ticket, err := l.Reserve(tokens)
-	if err != nil || wait <= 0 {
+	if err != nil {
 		return ticket, err
 	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return ticket, nil
-	case <-ctx.Done():
-		ticket.cancel()
-		return Ticket{}, ctx.Err()
+	for wait > 0 {
+		var given <-chan struct{}
+		if wait, given = ticket.Remaining(); wait <= 0 {
+			break
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-given:
+		case <-ctx.Done():
+			timer.Stop()
+			ticket.cancel()
+			return Ticket{}, ctx.Err()
+		}
+		timer.Stop()
+		wait, _ = ticket.Remaining()
 	}
+	return ticket, nil
 }
 
 // Done settles a call that succeeded and used used tokens: the difference
@@ -186,9 +226,7 @@ func (t Ticket) Done(used int64) {
 	t.l.mu.Lock()
 	defer t.l.mu.Unlock()
 	now := t.l.clock.Now()
-	if t.l.tokens != nil {
-		t.l.tokens.give(now, float64(t.reserved-used))
-	}
+	t.l.giveTokens(now, float64(t.reserved-used))
 	t.l.noteSuccess(now)
 	t.l.increase(now)
 }
@@ -202,9 +240,7 @@ func (t Ticket) Throttled() {
 	t.l.mu.Lock()
 	defer t.l.mu.Unlock()
 	now := t.l.clock.Now()
-	if t.l.tokens != nil {
-		t.l.tokens.give(now, float64(t.reserved))
-	}
+	t.l.giveTokens(now, float64(t.reserved))
 	t.l.throttles++
 	t.l.window.throttle(now)
 	t.l.decrease(now)
@@ -218,9 +254,7 @@ func (t Ticket) Failed() {
 	}
 	t.l.mu.Lock()
 	defer t.l.mu.Unlock()
-	if t.l.tokens != nil {
-		t.l.tokens.give(t.l.clock.Now(), float64(t.reserved))
-	}
+	t.l.giveTokens(t.l.clock.Now(), float64(t.reserved))
 }
 
 // cancel gives back a reservation that never started.
@@ -229,7 +263,5 @@ func (t Ticket) cancel() {
 	defer t.l.mu.Unlock()
 	now := t.l.clock.Now()
 	t.start.CancelAt(now)
-	if t.l.tokens != nil {
-		t.l.tokens.give(now, float64(t.reserved))
-	}
+	t.l.giveTokens(now, float64(t.reserved))
 }

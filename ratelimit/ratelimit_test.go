@@ -262,3 +262,31 @@ func TestSetShareTakesUpTheSlack(t *testing.T) {
 		t.Fatalf("share lowered: %v req/min, want 300 at once", got)
 	}
 }
+
+// TestGivenTokensBringWaitersForward: tokens a settled call gives back
+// shorten the waits of calls already waiting, in their order, as Bedrock
+// admits calls once settled ones free their reservations.
+func TestGivenTokensBringWaitersForward(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	b := newBucket(600, 10, start) // 10 tokens a second, 10 in the bucket
+	first, firstTarget := b.take(start, 30)
+	second, secondTarget := b.take(start, 30)
+	if first != 2*time.Second || second != 5*time.Second {
+		t.Fatalf("waits %s and %s, want 2s and 5s", first, second)
+	}
+	if !b.give(start, 20) { // a call settled 20 tokens under its reservation
+		t.Fatal("a give into debt did not bring anyone forward")
+	}
+	if got := b.remaining(start, firstTarget); got != 0 {
+		t.Errorf("first waiter still waits %s, want 0", got)
+	}
+	if got := b.remaining(start, secondTarget); got != 3*time.Second {
+		t.Errorf("second waiter waits %s, want 3s", got)
+	}
+	if got := b.remaining(start.Add(time.Second), secondTarget); got != 2*time.Second {
+		t.Errorf("a second later the second waiter waits %s, want 2s", got)
+	}
+	if b.give(start.Add(10*time.Second), -5) {
+		t.Error("taking more tokens (an overrun) brought waiters forward")
+	}
+}

@@ -68,14 +68,14 @@ func TestClaude4AtItsQuota(t *testing.T) {
 // run takes as long as the slower model alone.
 func TestTwoModelsTwoQuotas(t *testing.T) {
 	if testing.Short() {
-		t.Skip("takes about 30 s")
+		t.Skip("takes about 40 s")
 	}
 	const claudeTPM, novaTPM = 54_000, 24_000
 	srv := startEmulator(t, quotaEmulator(bedrocktest.Options{ModelQuotas: map[string]bedrocktest.Quota{
 		claude4: {TokensPerMinute: claudeTPM}, nova: {TokensPerMinute: novaTPM}}}))
 	dir := t.TempDir()
 	var lines []string
-	for i := range 600 {
+	for i := range 900 {
 		model := claude4
 		if i%2 == 1 {
 			model = nova
@@ -90,8 +90,8 @@ func TestTwoModelsTwoQuotas(t *testing.T) {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
 	rows := rowsByID(t, readOutput(t, out))
-	if len(rows) != 600 {
-		t.Errorf("%d rows for 600 records", len(rows))
+	if len(rows) != 900 {
+		t.Errorf("%d rows for 900 records", len(rows))
 	}
 	for id, r := range rows {
 		if r.Status != writer.StatusOK {
