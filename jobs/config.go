@@ -274,6 +274,9 @@ func (c *Config) validateRoute(add func(string, ...any)) {
 	if !strings.HasPrefix(c.Staging, "s3://") {
 		add("--route %s needs --staging s3://bucket/prefix/: where job inputs and outputs live", c.Route)
 	}
+	if c.JSONSchemaFile != "" {
+		add("--json-schema needs --route on-demand: Bedrock batch inference jobs cannot use tools, which structured output needs")
+	}
 	if c.Route == RouteAuto && c.Deadline == "" {
 		add("--route auto needs --deadline (a duration such as 6h, or a time such as 2026-11-26T06:00:00Z)")
 	}

@@ -64,3 +64,43 @@ func TestRunIDsSortByTimeAndDiffer(t *testing.T) {
 		t.Fatalf("run ids %q %q %q", a, b, later)
 	}
 }
+
+func TestValidateRoute(t *testing.T) {
+	base := func() Config {
+		return Config{Inputs: []string{"in.jsonl"}, Output: "out", OutputFormat: FormatJSONL, ModelID: "m",
+			Concurrency: 1, MaxAttempts: 1, RequestTimeout: time.Second}
+	}
+	tests := []struct {
+		name string
+		set  func(*Config)
+		want string // "" when valid
+	}{
+		{"on demand needs nothing", func(c *Config) { c.Route = RouteOnDemand }, ""},
+		{"batch inference with role and staging", func(c *Config) {
+			c.Route, c.RoleARN, c.Staging = RouteBatchInference, "arn:aws:iam::1:role/r", "s3://b/p/"
+		}, ""},
+		{"no role", func(c *Config) { c.Route, c.Staging = RouteBatchInference, "s3://b/p/" }, "--role-arn"},
+		{"staging not on S3", func(c *Config) { c.Route, c.RoleARN, c.Staging = RouteBatchInference, "r", "/tmp/x" }, "--staging"},
+		{"auto without a deadline", func(c *Config) { c.Route, c.RoleARN, c.Staging = RouteAuto, "r", "s3://b/" }, "--deadline"},
+		{"a bad deadline", func(c *Config) {
+			c.Route, c.RoleARN, c.Staging, c.Deadline = RouteAuto, "r", "s3://b/", "tomorrow"
+		}, "--deadline"},
+		{"structured output cannot go to batch jobs", func(c *Config) {
+			c.Route, c.RoleARN, c.Staging, c.JSONSchemaFile = RouteBatchInference, "r", "s3://b/", "s.json"
+		}, "--json-schema"},
+		{"unknown route", func(c *Config) { c.Route = "cheap" }, "--route"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base()
+			tt.set(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("error %v, want one about %s", err, tt.want)
+			}
+		})
+	}
+}
