@@ -64,6 +64,9 @@ type Error struct {
 	Type    string // Bedrock's exception name, or the tool's own (ConnectionError, RequestTimeout)
 	Message string
 	Err     error
+	// Local is set when the tool refused the request before any call,
+	// because Bedrock would have: a fault of that record alone.
+	Local bool
 }
 
 func (e *Error) Error() string { return e.Type + ": " + e.Message }

@@ -29,11 +29,11 @@ var (
 )
 
 func invalidRequest(format string, args ...any) *Error {
-	return &Error{Class: BadRecord, Type: TypeInvalidRequest, Message: fmt.Sprintf(format, args...)}
+	return &Error{Class: BadRecord, Type: TypeInvalidRequest, Message: fmt.Sprintf(format, args...), Local: true}
 }
 
 func invalidContent(format string, args ...any) *Error {
-	return &Error{Class: BadRecord, Type: TypeInvalidContent, Message: fmt.Sprintf(format, args...)}
+	return &Error{Class: BadRecord, Type: TypeInvalidContent, Message: fmt.Sprintf(format, args...), Local: true}
 }
 
 // validate checks req against the rules Bedrock enforces with a

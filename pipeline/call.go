@@ -119,8 +119,12 @@ func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Rec
 		case callErr.Class == bedrock.Fatal:
 			return nil, &FatalError{RecordID: rec.ID, Err: callErr}
 		case callErr.Class == bedrock.BadRecord:
-			if stop := r.systematic.failed(req.ModelID, callErr); stop != nil {
-				return nil, stop
+			// Only Bedrock's own answers say something of the model or the
+			// options; a request refused before the call is its record's.
+			if !callErr.Local {
+				if stop := r.systematic.failed(req.ModelID, callErr); stop != nil {
+					return nil, stop
+				}
 			}
 			return failed(row, callErr.Type, callErr.Message), nil
 		case attempt >= r.opts.Retry.MaxAttempts:

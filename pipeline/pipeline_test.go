@@ -333,3 +333,31 @@ func TestNoHeadOfLineBlockingAcrossModels(t *testing.T) {
 		t.Errorf("summary %+v", summary)
 	}
 }
+
+// TestLocalRefusalsDoNotStopTheRun: many records refused before the call
+// for the same reason (an image format Bedrock does not take) are error
+// rows of their own; only Bedrock's answers can stop a run as systematic.
+func TestLocalRefusalsDoNotStopTheRun(t *testing.T) {
+	m, srv := model(t, bedrocktest.Options{})
+	recs := records(30)
+	for i := range recs {
+		recs[i].Messages[0].Content = append([]reader.Content{{Image: &reader.Media{Format: "bmp", Bytes: []byte("BM")}}},
+			recs[i].Messages[0].Content...)
+	}
+	sink := &memorySink{}
+	run := pipeline.New(&sliceSource{records: recs}, m, sink, pipeline.Options{
+		Concurrency: 2, Requests: request.New(request.Options{ModelID: "m"}), StopAfterErrors: 5,
+	})
+	summary, err := run.Run(context.Background(), make(chan struct{}))
+	if err != nil || summary.Errors != 30 {
+		t.Fatalf("err %v, %d error rows; want 30 error rows and no stop", err, summary.Errors)
+	}
+	for _, row := range sink.rows {
+		if row.ErrorType != bedrock.TypeInvalidContent {
+			t.Errorf("%s: %s %s", row.ID, row.ErrorType, row.ErrorMessage)
+		}
+	}
+	if srv.Stats().Requests != 0 {
+		t.Errorf("%d calls sent for records Bedrock would refuse", srv.Stats().Requests)
+	}
+}
