@@ -208,16 +208,23 @@ func (m *Models) Wait(ctx context.Context, model string, r Reservation) (*ModelT
 		case wait > 0:
 			// Calls settling meanwhile give tokens back and bring the
 			// start forward: look again whenever they do.
+			// One timer for the wait as first given: waits only shrink as
+			// tokens come back, so it is re-armed only once it has fired
+			// with time still to wait (the rate was lowered meanwhile).
+			timer := m.after(wait)
 			for wait > 0 {
 				_, given := t.t.Remaining()
 				select {
-				case <-m.after(wait):
+				case <-timer:
+					timer = nil
 				case <-given:
 				case <-ctx.Done():
 					t.cancel()
 					return nil, ctx.Err()
 				}
-				wait, _ = t.t.Remaining()
+				if wait, _ = t.t.Remaining(); wait > 0 && timer == nil {
+					timer = m.after(wait)
+				}
 			}
 			if err := s.open(); err != nil {
 				t.cancel()

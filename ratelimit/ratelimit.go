@@ -197,24 +197,26 @@ func (l *Limiter) Wait(ctx context.Context, tokens int64) (Ticket, error) {
 	if err != nil {
 		return ticket, err
 	}
-	for wait > 0 {
-		var given <-chan struct{}
-		if wait, given = ticket.Remaining(); wait <= 0 {
-			break
-		}
-		timer := time.NewTimer(wait)
+	if wait <= 0 {
+		return ticket, nil
+	}
+	// Tokens given back shorten the wait; a lowered rate may lengthen it.
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		_, given := ticket.Remaining()
 		select {
 		case <-timer.C:
 		case <-given:
 		case <-ctx.Done():
-			timer.Stop()
 			ticket.cancel()
 			return Ticket{}, ctx.Err()
 		}
-		timer.Stop()
-		wait, _ = ticket.Remaining()
+		if wait, _ = ticket.Remaining(); wait <= 0 {
+			return ticket, nil
+		}
+		timer.Reset(wait)
 	}
-	return ticket, nil
 }
 
 // Done settles a call that succeeded and used used tokens: the difference
