@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"path"
 	"strings"
 	"testing"
 	"time"
@@ -13,74 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
 	"github.com/bedrock-batch/bedrock-batch/s3store"
 	"github.com/bedrock-batch/bedrock-batch/s3store/s3test"
-	"github.com/bedrock-batch/bedrock-batch/writer"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
-
-// s3Stage is a Store over an S3 prefix: the thin adapter a caller writes over s3store,
-// one Dir per folder of a name.
-type s3Stage struct {
-	store  *s3store.Store
-	client *s3.Client
-	bucket string
-	prefix string // ends in "/"
-}
-
-var (
-	_ Store  = (*s3Stage)(nil)
-	_ Opener = (*s3Stage)(nil)
-)
-
-func (s *s3Stage) dir(ctx context.Context, name string) (*s3store.Dir, string, error) {
-	folder, file := path.Split(name)
-	d, err := s.store.Dir(ctx, s.URI(folder))
-	return d, file, err
-}
-
-func (s *s3Stage) Create(ctx context.Context, name string) (writer.Object, error) {
-	d, file, err := s.dir(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return d.Create(ctx, file)
-}
-
-func (s *s3Stage) Get(ctx context.Context, name string) ([]byte, error) {
-	d, file, err := s.dir(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return d.Get(ctx, file)
-}
-
-func (s *s3Stage) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	return s.store.Open(ctx, s.URI(name))
-}
-
-func (s *s3Stage) List(ctx context.Context) ([]string, error) {
-	var names []string
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(s.prefix)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range page.Contents {
-			names = append(names, strings.TrimPrefix(aws.ToString(o.Key), s.prefix))
-		}
-	}
-	return names, nil
-}
-
-func (s *s3Stage) URI(name string) string { return "s3://" + s.bucket + "/" + s.prefix + name }
 
 // emulated starts the emulator's batch control plane over a fresh MinIO bucket, and returns
-// a real service/bedrock client for it and a Store over the bucket.
-func emulated(t *testing.T, batch bedrocktest.BatchOptions, models ...string) (*bedrocktest.Server, *bedrock.Client, *s3Stage) {
+// a real service/bedrock client for it and the staging prefix of the bucket.
+func emulated(t *testing.T, batch bedrocktest.BatchOptions, models ...string) (*bedrocktest.Server, *bedrock.Client, storage.Dir) {
 	t.Helper()
 	endpoint, _, _ := s3test.Endpoint(t)
 	client := s3test.Client(t)
@@ -97,9 +37,9 @@ func emulated(t *testing.T, batch bedrocktest.BatchOptions, models ...string) (*
 		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		Retryer:      aws.NopRetryer{},
 	})
-	stage := &s3Stage{
-		store:  s3store.New(s3test.Config(t), s3store.Options{Endpoint: endpoint}),
-		client: client, bucket: bucket, prefix: "staging/",
+	stage, err := s3store.New(s3test.Config(t), s3store.Options{Endpoint: endpoint}).Dir(context.Background(), "s3://"+bucket+"/staging/")
+	if err != nil {
+		t.Fatal(err)
 	}
 	return srv, control, stage
 }

@@ -18,10 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/bedrock-batch/bedrock-batch/writer"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
-// memStore is an in-memory Store, s3://stage/area/ by URI.
+// memStore is an in-memory staging area, s3://stage/area/ by URI, that can fail its
+// creates and writes.
 type memStore struct {
 	mu        sync.Mutex
 	files     map[string][]byte
@@ -35,9 +36,9 @@ func newMemStore() *memStore {
 	return &memStore{files: map[string][]byte{}, pending: map[string]bool{}}
 }
 
-var _ Store = (*memStore)(nil)
+var _ storage.Dir = (*memStore)(nil)
 
-func (s *memStore) Create(ctx context.Context, name string) (writer.Object, error) {
+func (s *memStore) Create(ctx context.Context, name string) (storage.Object, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.createErr != nil {
@@ -60,12 +61,14 @@ func (s *memStore) Get(ctx context.Context, name string) ([]byte, error) {
 	return bytes.Clone(data), nil
 }
 
-func (s *memStore) List(ctx context.Context) ([]string, error) {
+func (s *memStore) List(ctx context.Context, prefix string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var names []string
 	for name := range s.files {
-		names = append(names, name)
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
 	}
 	slices.Sort(names)
 	return names, nil
@@ -85,16 +88,44 @@ func (s *memStore) pendingCount() int {
 	return len(s.pending)
 }
 
-// openerStore is a memStore that streams, through a reader that returns a few bytes at a
-// time, to exercise the line reader.
-type openerStore struct{ *memStore }
-
-func (s openerStore) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+// Open streams a file through a reader that returns a few bytes at a time, to exercise
+// the line reader.
+func (s *memStore) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	data, err := s.Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	return io.NopCloser(&trickle{data}), nil
+}
+
+func (s *memStore) OpenAt(ctx context.Context, name string) (io.ReaderAt, int64, io.Closer, error) {
+	data, err := s.Get(ctx, name)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return bytes.NewReader(data), int64(len(data)), io.NopCloser(nil), nil
+}
+
+func (s *memStore) Put(ctx context.Context, name string, data []byte) error {
+	s.put(name, bytes.Clone(data))
+	return nil
+}
+
+func (s *memStore) PutIfAbsent(ctx context.Context, name string, data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.files[name]; ok {
+		return fmt.Errorf("create %s: %w", name, fs.ErrExist)
+	}
+	s.files[name] = bytes.Clone(data)
+	return nil
+}
+
+func (s *memStore) Remove(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.files, name)
+	return nil
 }
 
 type trickle struct{ data []byte }

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // ErrJobQuota is wrapped by a Submit refused because the account has as many batch jobs
@@ -19,14 +21,14 @@ var ErrJobQuota = errors.New("batchinfer: batch job quota reached")
 // Jobs drives parts' batch jobs. It is safe for concurrent use, on different parts.
 type Jobs struct {
 	control Control
-	store   Store
+	store   storage.Dir
 	cfg     Config
 	err     error // an invalid config
 }
 
 // NewJobs returns Jobs that submit through control and stage in store. An invalid cfg is
 // reported by Submit.
-func NewJobs(control Control, store Store, cfg Config) *Jobs {
+func NewJobs(control Control, store storage.Dir, cfg Config) *Jobs {
 	return &Jobs{control: control, store: store, cfg: cfg.withDefaults(), err: cfg.Validate()}
 }
 

@@ -1,12 +1,10 @@
 package batchinfer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -189,22 +187,13 @@ func (j *Jobs) Inputs(ctx context.Context, p *Part, fn func(id string, modelInpu
 	})
 }
 
-// read calls fn with every line of a Store file that is not blank, streamed when the
-// Store is an Opener. A missing file is no lines when missingOK.
+// read calls fn with every line of a staged file that is not blank, streamed: an output
+// file repeats every modelInput and is never held whole. A missing file is no lines when
+// missingOK.
 func (j *Jobs) read(ctx context.Context, name string, missingOK bool, fn func(n int, line []byte) error) error {
-	var r io.Reader
-	var err error
-	if o, ok := j.store.(Opener); ok {
-		var rc io.ReadCloser
-		if rc, err = o.Open(ctx, name); err == nil {
-			defer rc.Close()
-			r = rc
-		}
-	} else {
-		var data []byte
-		if data, err = j.store.Get(ctx, name); err == nil {
-			r = bytes.NewReader(data)
-		}
+	rc, err := j.store.Open(ctx, name)
+	if err == nil {
+		defer rc.Close()
 	}
 	switch {
 	case missingOK && errors.Is(err, os.ErrNotExist):
@@ -212,7 +201,7 @@ func (j *Jobs) read(ctx context.Context, name string, missingOK bool, fn func(n 
 	case err != nil:
 		return fmt.Errorf("batchinfer: reading %s: %w", j.store.URI(name), err)
 	}
-	err = readLines(r, fn)
+	err = readLines(rc, fn)
 	var lineErr *lineError
 	if errors.As(err, &lineErr) {
 		return fmt.Errorf("batchinfer: reading %s: %w", j.store.URI(name), lineErr.err)

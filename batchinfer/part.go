@@ -10,7 +10,7 @@ import (
 // submitted, its job. It is kept in the run's State, so it marshals to JSON.
 type Part struct {
 	Model   string
-	Name    string // the input file's name in the Store: "<run slug>/<model slug>/part-00001.jsonl"
+	Name    string // the input file's name in the staging area: "<run slug>/<model slug>/part-00001.jsonl"
 	Records int
 	Bytes   int64
 	// OnDemand marks a part below MinRecords, which no job accepts: it is staged (so the

@@ -9,26 +9,26 @@ import (
 	"strings"
 
 	"github.com/bedrock-batch/bedrock-batch/internal/jsonenc"
-	"github.com/bedrock-batch/bedrock-batch/writer"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // Stager writes records into parts: one open part per model, committed and replaced by the
 // next when it holds MaxRecords records or the next line would take it past MaxPartBytes.
 // Each line is {"recordId": id, "modelInput": modelInput}, compact JSON ended by '\n'.
 //
-// Part numbers continue after those already in the Store for the run and model (a re-run
+// Part numbers continue after those already in the staging area for the run and model (a re-run
 // after a crash that left parts no State records), so a name, and the job token derived
 // from it, is never reused for different records.
 //
 // A Stager holds one open upload, and its buffer, per model. It is not safe for
 // concurrent use.
 type Stager struct {
-	store  Store
+	store  storage.Dir
 	cfg    Config
 	err    error // sticky: an invalid config, a failed write, Finish or Abort
 	models map[string]*staging
 	order  []*staging     // in the order models were first added
-	taken  map[string]int // model folder → highest part number in the Store; nil until listed
+	taken  map[string]int // model folder → highest part number in the staging area; nil until listed
 	line   bytes.Buffer
 	id     []byte
 }
@@ -40,7 +40,7 @@ type staging struct {
 	next  int    // number of the next part
 	done  []Part // committed
 	cur   Part
-	obj   writer.Object // the open part, or nil
+	obj   storage.Object // the open part, or nil
 }
 
 // errFinished is the sticky error of a Stager after Finish or Abort.
@@ -48,14 +48,14 @@ var errFinished = errors.New("batchinfer: stager already finished or aborted")
 
 // NewStager returns a Stager that writes parts into store. An invalid cfg is reported by
 // the first Add.
-func NewStager(store Store, cfg Config) *Stager {
+func NewStager(store storage.Dir, cfg Config) *Stager {
 	return &Stager{store: store, cfg: cfg.withDefaults(), err: cfg.Validate(), models: make(map[string]*staging)}
 }
 
 // Add appends one record to model's open part, opening or rotating parts as needed. id is
 // the recordId the output will carry; modelInput must be a JSON object (Converse's request
 // body without the model id, request.ModelInput), and is compacted onto one line. A record
-// that is invalid is an error that leaves the Stager usable; a failed write to the Store
+// that is invalid is an error that leaves the Stager usable; a failed write to the staging area
 // is sticky: call Abort.
 func (s *Stager) Add(ctx context.Context, id, model string, modelInput json.RawMessage) error {
 	if s.err != nil {
@@ -119,11 +119,11 @@ func (s *Stager) staging(model string) *staging {
 	return m
 }
 
-// open starts model's next part, first listing the Store once to learn the part numbers
+// open starts model's next part, first listing the staging area once to learn the part numbers
 // already taken.
 func (s *Stager) open(ctx context.Context, m *staging) error {
 	if s.taken == nil {
-		names, err := s.store.List(ctx)
+		names, err := s.store.List(ctx, "")
 		if err != nil {
 			return fmt.Errorf("batchinfer: listing the staging area: %w", err)
 		}
@@ -191,7 +191,7 @@ func (s *Stager) Finish(ctx context.Context) ([]Part, error) {
 }
 
 // Abort drops the parts not yet committed. Parts already committed (rotated) stay in the
-// Store, owned by no State; a later Stager of the run numbers its parts after them.
+// staging area, owned by no State; a later Stager of the run numbers its parts after them.
 func (s *Stager) Abort() {
 	for _, m := range s.order {
 		if m.obj != nil {

@@ -221,7 +221,7 @@ func TestStagerAbort(t *testing.T) {
 	if n := store.pendingCount(); n != 0 {
 		t.Errorf("%d uploads still open after Abort", n)
 	}
-	names, _ := store.List(ctx)
+	names, _ := store.List(ctx, "")
 	if want := partName(cfg.RunKey, modelA, 1); len(names) != 1 || names[0] != want {
 		t.Errorf("store holds %q, want only the committed %s", names, want)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/request"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
@@ -85,11 +86,7 @@ func writeBenchInput(b *testing.B, path string) {
 }
 
 func runPipeline(b *testing.B, model *bedrock.Client, input, output string) {
-	dest, err := writer.NewLocalDir(output)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sink, err := writer.New(dest, writer.Options{Format: "jsonl", NamePrefix: "part-bench"})
+	sink, err := writer.New(storage.NewLocalDir(output), writer.Options{Format: "jsonl", NamePrefix: "part-bench"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bedrock-batch/bedrock-batch/jobs"
+	"github.com/bedrock-batch/bedrock-batch/tally"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
@@ -27,7 +27,7 @@ type Summary struct {
 	// Totals are the rows written, by model and route, with the tiers
 	// that served them and the guardrail interventions, counted the way
 	// the ledger counts the output.
-	Totals jobs.Totals
+	Totals tally.Totals
 	// QuotaDeferred counts records given no row because their model's
 	// daily quota (Bedrock's, or --tpd) is spent: a later run sends them.
 	QuotaDeferred int64
@@ -48,7 +48,7 @@ type stats struct {
 	latency                              latencies
 
 	mu       sync.Mutex // guards the rest, read by progress reports
-	totals   jobs.Totals
+	totals   tally.Totals
 	deferred int64
 	quota    map[string]string
 	// spent is a copy of quota's keys, read without the lock on every
@@ -116,7 +116,7 @@ func (s *stats) count(row *writer.Row) {
 func (s *stats) countModel(row *writer.Row) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.totals.AddRow(row.ModelID, row.Route, row.Status == writer.StatusOK, jobs.Tokens{Input: row.InputTokens,
+	s.totals.AddRow(row.ModelID, row.Route, row.Status == writer.StatusOK, tally.Tokens{Input: row.InputTokens,
 		Output: row.OutputTokens, Total: row.TotalTokens, CacheRead: row.CacheReadInputTokens,
 		CacheWrite: row.CacheWriteInputTokens}, row.ServiceTier, row.StopReason)
 }

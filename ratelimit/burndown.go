@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/bedrock-batch/bedrock-batch/modelid"
 )
 
 // burndownJSON is the built-in table: for some models each output token
@@ -63,14 +65,13 @@ func (t BurndownTable) Rules() []BurndownRule {
 
 // Factor is how many quota tokens one output token of model counts for.
 func (t BurndownTable) Factor(model string) float64 {
-	ids := candidates(model)
 	for _, r := range t.overrides {
-		if matchAny(r.Pattern, ids) {
+		if modelid.Match(r.Pattern, model) {
 			return r.Factor
 		}
 	}
 	for _, r := range defaultBurndown() {
-		if matchAny(r.Pattern, ids) {
+		if modelid.Match(r.Pattern, model) {
 			return r.Factor
 		}
 	}
@@ -106,86 +107,3 @@ func ParseBurndown(s string) (pattern string, factor float64, err error) {
 	}
 	return pattern, factor, nil
 }
-
-// candidates are the forms of a model id that patterns are matched
-// against, lower-cased: as given; an ARN cut down to the model or profile
-// id after its last slash; and that id without an inference-profile prefix
-// (any leading segment of letters and hyphens, "us." or "us-gov.", before a
-// provider segment such as "anthropic.").
-func candidates(model string) []string {
-	id := strings.ToLower(strings.TrimSpace(model))
-	out := []string{id}
-	if strings.HasPrefix(id, "arn:") {
-		if i := strings.LastIndexByte(id, '/'); i >= 0 {
-			id = id[i+1:]
-			out = append(out, id)
-		}
-	}
-	if first, rest, ok := strings.Cut(id, "."); ok && lettersAndHyphens(first) && strings.Contains(rest, ".") {
-		out = append(out, rest)
-	}
-	return out
-}
-
-func lettersAndHyphens(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if (c < 'a' || c > 'z') && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-func matchAny(pattern string, ids []string) bool {
-	pattern = strings.ToLower(pattern)
-	for _, id := range ids {
-		if glob(pattern, id) {
-			return true
-		}
-	}
-	return false
-}
-
-// glob reports whether s matches pattern, where * matches any run of
-// characters (none included) and every other character only itself.
-func glob(pattern, s string) bool {
-	star, mark := -1, 0 // last * seen in pattern, and where in s it began matching
-	p, i := 0, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && pattern[p] == s[i]:
-			p++
-			i++
-		case star >= 0:
-			p, mark = star+1, mark+1
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
-
-// MatchModel reports whether a model id matches a pattern the way the
-// burndown and max-output tables match: case-insensitively, * for any run
-// of characters, against the id as given, the id cut out of an ARN, and
-// the id without an inference-profile prefix (us., eu., global., ...).
-func MatchModel(pattern, model string) bool { return matchAny(pattern, candidates(model)) }
-
-// ModelIDs are the ids a model id is matched by, most exact first: as
-// given (lower-cased), cut out of an ARN, and without an inference-profile
-// prefix (us., eu., global., ...). Price and rule tables match the same way.
-func ModelIDs(model string) []string { return candidates(model) }
-
-// Glob reports whether s matches pattern, where * matches any run of
-// characters and every other character only itself.
-func Glob(pattern, s string) bool { return glob(pattern, s) }

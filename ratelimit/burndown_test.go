@@ -77,29 +77,6 @@ func TestParseBurndown(t *testing.T) {
 	}
 }
 
-func TestGlob(t *testing.T) {
-	tests := []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"*", "", true},
-		{"a*", "abc", true},
-		{"*c", "abc", true},
-		{"a*c", "abbbc", true},
-		{"a*b*c", "axbyc", true},
-		{"a*b*c", "axbyd", false},
-		{"abc", "abcd", false},
-		{"anthropic.claude-4*", "anthropic.claude-4-opus", true},
-		{"anthropic.claude-4*", "anthropic.claude-3-haiku", false},
-		{"a?c", "abc", false}, // only * is special
-	}
-	for _, tt := range tests {
-		if got := glob(tt.pattern, tt.s); got != tt.want {
-			t.Errorf("glob(%q, %q) = %v", tt.pattern, tt.s, got)
-		}
-	}
-}
-
 func TestDefaultMaxOutput(t *testing.T) {
 	tests := []struct {
 		model string
@@ -147,27 +124,3 @@ func TestMaxTokensCost(t *testing.T) {
 }
 
 // TestGlobPriceTable: the price table's patterns, matched the same way.
-func TestGlobPriceTable(t *testing.T) {
-	tests := []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"a.b-*", "a.b-1:0", true},
-		{"a.b-*", "a.b-", true},
-		{"a.b-*", "a.c-1", false},
-		{"a.b", "a.b", true},
-		{"a.b", "a.bc", false},
-		{"*", "", true},
-		{"*-v1:0", "x.y-v1:0", true},
-		{"a*b*c", "axxbyybzc", true},
-		{"a*b*c", "axxbyybz", false},
-		{"a**b", "ab", true},
-		{"", "", true},
-		{"", "a", false},
-	}
-	for _, tt := range tests {
-		if got := Glob(tt.pattern, tt.s); got != tt.want {
-			t.Errorf("Glob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
-		}
-	}
-}

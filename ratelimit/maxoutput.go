@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"sync"
+
+	"github.com/bedrock-batch/bedrock-batch/modelid"
 )
 
 // maxOutputJSON lists models' maximum output tokens: what Bedrock reserves
@@ -36,9 +38,8 @@ var maxOutputTable = sync.OnceValue(func() []maxOutputRule {
 // maxTokens; 4,096 for a model it does not know. Model ids match as for
 // BurndownTable.Factor.
 func DefaultMaxOutput(model string) int64 {
-	ids := candidates(model)
 	for _, r := range maxOutputTable() {
-		if matchAny(r.Pattern, ids) {
+		if modelid.Match(r.Pattern, model) {
 			return r.MaxOutput
 		}
 	}

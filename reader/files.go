@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // Input is one file to read.
@@ -18,7 +20,7 @@ type Input struct {
 // opened when its first record is wanted and closed after its last, so only
 // one is open at a time. It is not safe for concurrent use.
 type Files struct {
-	opener Opener
+	opener storage.Opener
 	inputs []Input
 	opts   Options
 	next   int            // index of the next input to open
@@ -30,10 +32,10 @@ type Files struct {
 // OpenFiles returns a Source over local files. Files ending in .gz are
 // decompressed. Every file is read with zero Options unless WithOptions
 // says otherwise.
-func OpenFiles(inputs []Input) *Files { return OpenFilesWith(Local{}, inputs) }
+func OpenFiles(inputs []Input) *Files { return OpenFilesWith(storage.NewRouter(nil), inputs) }
 
-// OpenFilesWith is OpenFiles over the files of any Opener.
-func OpenFilesWith(opener Opener, inputs []Input) *Files {
+// OpenFilesWith is OpenFiles over the files of any storage.Opener.
+func OpenFilesWith(opener storage.Opener, inputs []Input) *Files {
 	return &Files{opener: opener, inputs: inputs}
 }
 

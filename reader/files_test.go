@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 func TestFormatOf(t *testing.T) {
@@ -54,58 +56,6 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-func TestExpand(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
-		"b.jsonl": "", "a.jsonl": "", "c.parquet": "", "sub/d.jsonl": "", "sub/e.jsonl": "",
-	})
-	if err := os.Mkdir(filepath.Join(dir, "dir.jsonl"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	j := func(names ...string) []string {
-		var out []string
-		for _, n := range names {
-			out = append(out, filepath.Join(dir, n))
-		}
-		return out
-	}
-	tests := []struct {
-		name     string
-		patterns []string
-		want     []string
-		wantErr  string // substring; "" = no error
-		notExist bool
-	}{
-		{name: "literal paths keep their order", patterns: j("c.parquet", "a.jsonl"), want: j("c.parquet", "a.jsonl")},
-		{name: "a glob is sorted and skips directories", patterns: j("*.jsonl"), want: j("a.jsonl", "b.jsonl")},
-		{name: "patterns keep their order", patterns: j("sub/*", "*.parquet"), want: j("sub/d.jsonl", "sub/e.jsonl", "c.parquet")},
-		{name: "duplicates are kept once, first place", patterns: j("b.jsonl", "*.jsonl", "sub/../a.jsonl"), want: j("b.jsonl", "a.jsonl")},
-		{name: "missing file", patterns: j("a.jsonl", "nope.jsonl"), wantErr: "nope.jsonl", notExist: true},
-		{name: "pattern matching nothing", patterns: j("*.csv"), wantErr: "*.csv", notExist: true},
-		{name: "pattern matching only directories", patterns: j("dir.*"), wantErr: "dir.*", notExist: true},
-		{name: "directory named directly", patterns: j("sub"), wantErr: "is a directory"},
-		{name: "bad pattern", patterns: j("[a"), wantErr: "syntax error"},
-		{name: "no patterns", patterns: nil, want: nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := Expand(tt.patterns)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got %v, %v; want an error containing %q", got, err, tt.wantErr)
-				}
-				if tt.notExist != errors.Is(err, os.ErrNotExist) {
-					t.Errorf("errors.Is(%v, os.ErrNotExist) = %v", err, !tt.notExist)
-				}
-				return
-			}
-			if err != nil || !slices.Equal(got, tt.want) {
-				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
-			}
-		})
 	}
 }
 
@@ -243,7 +193,7 @@ func TestFiles(t *testing.T) {
 
 // countingOpener records which files are open.
 type countingOpener struct {
-	Local
+	*storage.Router
 	open map[string]int
 }
 
@@ -255,7 +205,7 @@ type trackedCloser struct {
 func (c trackedCloser) Close() error { c.close(); return c.ReadCloser.Close() }
 
 func (o *countingOpener) Open(ctx context.Context, path string) (io.ReadCloser, error) {
-	rc, err := o.Local.Open(ctx, path)
+	rc, err := o.Router.Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +217,7 @@ func TestFilesOpenLazilyOneAtATime(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"a.jsonl": `{"prompt":"a"}`, "b.jsonl": `{"prompt":"b"}`})
 	a, b := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")
-	op := &countingOpener{open: map[string]int{}}
+	op := &countingOpener{Router: storage.NewRouter(nil), open: map[string]int{}}
 	f := OpenFilesWith(op, []Input{{Path: a}, {Path: b}})
 	if len(op.open) != 0 {
 		t.Fatalf("files opened before the first Next: %v", op.open)
@@ -299,7 +249,7 @@ func TestFilesOpenLazilyOneAtATime(t *testing.T) {
 func TestFilesClose(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"a.jsonl": "{\"prompt\":\"a\"}\n{\"prompt\":\"b\"}\n"})
-	op := &countingOpener{open: map[string]int{}}
+	op := &countingOpener{Router: storage.NewRouter(nil), open: map[string]int{}}
 	f := OpenFilesWith(op, []Input{{Path: filepath.Join(dir, "a.jsonl")}})
 	if _, err := f.Next(context.Background()); err != nil {
 		t.Fatal(err)

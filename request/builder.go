@@ -9,10 +9,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // ErrorTypeTemplate, ErrorTypeMedia and ErrorTypeOverride are the
@@ -42,12 +42,6 @@ func (e *Error) Error() string {
 // ErrorType is the error_type of the record's row.
 func (e *Error) ErrorType() string { return e.Type }
 
-// Opener reads the bytes of a document or image from a local path or an
-// s3:// URI.
-type Opener interface {
-	Open(ctx context.Context, path string) (io.ReadCloser, error)
-}
-
 // Options are the job-wide parts of every request.
 type Options struct {
 	ModelID          string
@@ -64,7 +58,7 @@ type Options struct {
 	Latency     string
 	// Media reads documents and images given by location; nil reads none
 	// (a record that needs one becomes an error row).
-	Media Opener
+	Media storage.Opener
 	// S3Location reports whether a model reads s3:// documents and images
 	// itself; nil means none does, so their bytes are sent.
 	S3Location func(modelID string) bool

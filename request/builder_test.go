@@ -33,6 +33,14 @@ func (f files) Open(ctx context.Context, path string) (io.ReadCloser, error) {
 	return io.NopCloser(strings.NewReader(data)), nil
 }
 
+func (f files) OpenAt(ctx context.Context, path string) (io.ReaderAt, int64, io.Closer, error) {
+	data, ok := f[path]
+	if !ok {
+		return nil, 0, nil, &os.PathError{Op: "open", Path: path, Err: os.ErrNotExist}
+	}
+	return strings.NewReader(data), int64(len(data)), io.NopCloser(nil), nil
+}
+
 func TestBuild(t *testing.T) {
 	origin := reader.Origin{File: "in.jsonl", Line: 3}
 	job := request.Options{

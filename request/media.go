@@ -10,6 +10,7 @@ import (
 
 	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // mediaCounter counts a request's images and documents, to refuse one over
@@ -70,7 +71,7 @@ func (b *Builder) media(ctx context.Context, n *mediaCounter, m *reader.Media, d
 var errTooBig = errors.New("over the size limit")
 
 // readAtMost reads a whole object of at most limit bytes.
-func readAtMost(ctx context.Context, o Opener, location string, limit int64) ([]byte, error) {
+func readAtMost(ctx context.Context, o storage.Opener, location string, limit int64) ([]byte, error) {
 	rc, err := o.Open(ctx, location)
 	if err != nil {
 		return nil, err

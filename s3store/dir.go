@@ -15,13 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/bedrock-batch/bedrock-batch/writer"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
-// Dir is an output prefix, s3://bucket/prefix/: the S3 counterpart of
-// writer.LocalDir. Data files are written with Create, bookkeeping files
-// (names starting with "_") with Put. It is safe for concurrent use; each
-// Object it creates is not.
+// Dir is a prefix, s3://bucket/prefix/, as a storage.Dir: the S3
+// counterpart of storage.LocalDir. Names may hold "/". It is safe for
+// concurrent use; each Object it creates is not.
 type Dir struct {
 	s      *Store
 	bucket string
@@ -31,7 +30,12 @@ type Dir struct {
 	uploads map[string]string // id → key of the multipart uploads started and not yet completed or aborted
 }
 
-var _ writer.Destination = (*Dir)(nil)
+var (
+	_ storage.Dir          = (*Dir)(nil)
+	_ storage.WriteChecker = (*Dir)(nil)
+	_ storage.Abandoner    = (*Dir)(nil)
+	_ storage.Backend      = (*Store)(nil)
+)
 
 // Dir returns the output prefix at prefixURI; a trailing slash is added if
 // missing. It makes no request: CheckWritable tells whether the prefix can
@@ -50,21 +54,60 @@ func (s *Store) Dir(ctx context.Context, prefixURI string) (*Dir, error) {
 	return &Dir{s: s, bucket: bucket, prefix: prefix, uploads: make(map[string]string)}, nil
 }
 
+// OpenDir returns the prefix at uri as a storage.Dir; see Dir.
+func (s *Store) OpenDir(ctx context.Context, uri string) (storage.Dir, error) {
+	return s.Dir(ctx, uri)
+}
+
 // String returns the prefix's URI, "s3://bucket/prefix/".
 func (d *Dir) String() string { return uri(d.bucket, d.prefix) }
+
+// URI is the s3:// URI of a name under the prefix; "" is the prefix.
+func (d *Dir) URI(name string) string { return uri(d.bucket, d.prefix+name) }
+
+// Open streams an object of the prefix; see Store.Open.
+func (d *Dir) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := storage.CheckName(name); err != nil {
+		return nil, err
+	}
+	return d.s.Open(ctx, d.URI(name))
+}
+
+// OpenAt opens an object of the prefix for random access; see
+// Store.OpenAt.
+func (d *Dir) OpenAt(ctx context.Context, name string) (io.ReaderAt, int64, io.Closer, error) {
+	if err := storage.CheckName(name); err != nil {
+		return nil, 0, nil, err
+	}
+	return d.s.OpenAt(ctx, d.URI(name))
+}
 
 // Put writes a small file (such as _manifest.json) with one PutObject,
 // replacing any object of that name.
 func (d *Dir) Put(ctx context.Context, name string, data []byte) error {
-	if err := checkFileName(name); err != nil {
+	return d.put(ctx, name, data, false)
+}
+
+// PutIfAbsent writes a small file with one PutObject that carries
+// If-None-Match: *, so S3 refuses it (412, an error wrapping fs.ErrExist)
+// when the object exists: of two writers, one wins.
+func (d *Dir) PutIfAbsent(ctx context.Context, name string, data []byte) error {
+	return d.put(ctx, name, data, true)
+}
+
+func (d *Dir) put(ctx context.Context, name string, data []byte, exclusive bool) error {
+	if err := storage.CheckName(name); err != nil {
 		return err
 	}
 	key := d.prefix + name
-	_, err := d.s.client.PutObject(ctx, &s3.PutObjectInput{
+	in := &s3.PutObjectInput{
 		Bucket: aws.String(d.bucket), Key: aws.String(key),
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
-	})
-	if err != nil {
+	}
+	if exclusive {
+		in.IfNoneMatch = aws.String("*")
+	}
+	if _, err := d.s.client.PutObject(ctx, in); err != nil {
 		return wrapErr("PutObject", d.bucket, key, err)
 	}
 	return nil
@@ -73,7 +116,7 @@ func (d *Dir) Put(ctx context.Context, name string, data []byte) error {
 // Get reads a whole file of the prefix. A missing file is an error wrapping
 // os.ErrNotExist.
 func (d *Dir) Get(ctx context.Context, name string) ([]byte, error) {
-	if err := checkFileName(name); err != nil {
+	if err := storage.CheckName(name); err != nil {
 		return nil, err
 	}
 	key := d.prefix + name
@@ -89,13 +132,13 @@ func (d *Dir) Get(ctx context.Context, name string) ([]byte, error) {
 	return data, nil
 }
 
-// List returns the names of the objects directly under the prefix (not in
-// "subfolders"), sorted. Objects being written do not appear until
-// committed.
-func (d *Dir) List(ctx context.Context) ([]string, error) {
+// List returns the names of the objects under the prefix whose name
+// starts with prefix, at any depth, sorted. Objects being written do not
+// appear until committed.
+func (d *Dir) List(ctx context.Context, prefix string) ([]string, error) {
 	var names []string
 	p := s3.NewListObjectsV2Paginator(d.s.client, &s3.ListObjectsV2Input{
-		Bucket: aws.String(d.bucket), Prefix: aws.String(d.prefix), Delimiter: aws.String("/"),
+		Bucket: aws.String(d.bucket), Prefix: aws.String(d.prefix + prefix),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -103,7 +146,8 @@ func (d *Dir) List(ctx context.Context) ([]string, error) {
 			return nil, wrapErr("ListObjectsV2", d.bucket, d.prefix, err)
 		}
 		for _, o := range page.Contents {
-			if name := strings.TrimPrefix(aws.ToString(o.Key), d.prefix); name != "" {
+			// A key ending in "/" is a console-made folder marker, not a file.
+			if name := strings.TrimPrefix(aws.ToString(o.Key), d.prefix); name != "" && !strings.HasSuffix(name, "/") {
 				names = append(names, name)
 			}
 		}
@@ -189,14 +233,6 @@ func (d *Dir) abortUpload(ctx context.Context, key, id string) error {
 	return nil
 }
 
-// checkFileName rejects names that are paths.
-func checkFileName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
-		return fmt.Errorf("s3store: invalid file name %q", name)
-	}
-	return nil
-}
-
 // randomHex returns n random bytes in hex.
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -207,7 +243,7 @@ func randomHex(n int) string {
 // Remove deletes a file of the prefix (a data file superseded by its
 // compacted copy); a missing one is not an error.
 func (d *Dir) Remove(ctx context.Context, name string) error {
-	if err := checkFileName(name); err != nil {
+	if err := storage.CheckName(name); err != nil {
 		return err
 	}
 	key := d.prefix + name

@@ -81,6 +81,8 @@ func wrapErrAt(op, uriText, resource, bucket string, err error) error {
 		e.reason, e.kind = fmt.Sprintf("bucket %q does not exist", bucket), os.ErrNotExist
 	case code == "NoSuchKey", status == 404 && (op == "HeadObject" || op == "GetObject"):
 		e.reason, e.kind = "no such key", os.ErrNotExist
+	case code == "PreconditionFailed", status == 412:
+		e.reason, e.kind = "the object already exists", os.ErrExist
 	case code == "NoSuchUpload":
 		e.reason, e.kind = "the multipart upload no longer exists (aborted or expired)", os.ErrNotExist
 	case code == "AccessDenied", code == "Forbidden", code == "AllAccessDisabled", status == 403 && code == "":

@@ -16,11 +16,11 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/s3store/s3test"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
-var _ reader.Opener = (*Store)(nil)
+var _ storage.Opener = (*Store)(nil)
 
 // env is a Store on the test server with a fresh bucket, and a plain client
 // to set up and check things with.

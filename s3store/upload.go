@@ -5,14 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/bedrock-batch/bedrock-batch/writer"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // maxParts is the most parts S3 takes in one multipart upload.
@@ -27,18 +26,14 @@ const objectOpTimeout = 10 * time.Minute
 // time) and the buffer is uploaded as a part, within Write. Commit uploads
 // the rest and completes the upload, or, for an object smaller than one
 // part, writes it with a single PutObject. It fails, wrapping fs.ErrExist,
-// when the name is taken, and rejects names that are paths or start with
-// "_" (bookkeeping, see Put).
+// when the name is taken, and rejects names that are not relative paths.
 //
 // The Object's requests are not cancelled with ctx, so that a run being
 // stopped can still commit what it finished; each is bounded by its
 // retries and a 10-minute limit.
-func (d *Dir) Create(ctx context.Context, name string) (writer.Object, error) {
-	if err := checkFileName(name); err != nil {
+func (d *Dir) Create(ctx context.Context, name string) (storage.Object, error) {
+	if err := storage.CheckName(name); err != nil {
 		return nil, err
-	}
-	if strings.HasPrefix(name, "_") {
-		return nil, fmt.Errorf("s3store: invalid file name %q: names starting with _ are reserved", name)
 	}
 	key := d.prefix + name
 	_, err := d.s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
@@ -54,7 +49,7 @@ func (d *Dir) Create(ctx context.Context, name string) (writer.Object, error) {
 	return &object{d: d, key: key, ctx: context.WithoutCancel(ctx)}, nil
 }
 
-// object is a data file being uploaded: a writer.Object.
+// object is a file being uploaded: a storage.Object.
 type object struct {
 	d   *Dir
 	key string
@@ -67,7 +62,7 @@ type object struct {
 	err      error // sticky: a failed upload
 }
 
-var _ writer.Object = (*object)(nil)
+var _ storage.Object = (*object)(nil)
 
 // Write buffers p, uploading a part each time PartSize bytes are buffered.
 func (o *object) Write(p []byte) (int, error) {

@@ -4,25 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
-
-// Scheme starts every S3 URI.
-const Scheme = "s3://"
-
-// IsURI reports whether s is an S3 URI ("s3://..."); the scheme's case is
-// ignored.
-func IsURI(s string) bool {
-	return len(s) >= len(Scheme) && strings.EqualFold(s[:len(Scheme)], Scheme)
-}
 
 // ParseURI splits "s3://bucket/key" into its bucket and key. The key may be
 // empty ("s3://bucket" and "s3://bucket/" are the whole bucket) and is kept
 // as written: a trailing slash stays.
 func ParseURI(s string) (bucket, key string, err error) {
-	if !IsURI(s) {
+	if !storage.IsS3(s) {
 		return "", "", fmt.Errorf("s3store: %q is not an S3 URI: want s3://BUCKET/KEY", s)
 	}
-	rest := s[len(Scheme):]
+	rest := s[len(storage.S3Scheme):]
 	bucket, key, _ = strings.Cut(rest, "/")
 	if err := checkBucket(bucket); err != nil {
 		return "", "", fmt.Errorf("s3store: %q: %w", s, err)
@@ -47,4 +40,4 @@ func checkBucket(b string) error {
 }
 
 // uri formats a bucket and key as an S3 URI.
-func uri(bucket, key string) string { return Scheme + bucket + "/" + key }
+func uri(bucket, key string) string { return storage.S3Scheme + bucket + "/" + key }

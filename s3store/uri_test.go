@@ -30,19 +30,6 @@ func TestParseURI(t *testing.T) {
 			if err != nil || bucket != tt.bucket || key != tt.key {
 				t.Fatalf("ParseURI(%q) = %q, %q, %v; want %q, %q", tt.in, bucket, key, err, tt.bucket, tt.key)
 			}
-			if !IsURI(tt.in) {
-				t.Errorf("IsURI(%q) = false", tt.in)
-			}
 		})
-	}
-}
-
-func TestIsURI(t *testing.T) {
-	for in, want := range map[string]bool{
-		"s3://b/k": true, "S3://b": true, "s3:/b": false, "s3": false, "./s3://x": false, "": false,
-	} {
-		if got := IsURI(in); got != want {
-			t.Errorf("IsURI(%q) = %t; want %t", in, got, want)
-		}
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bedrock-batch/bedrock-batch/storage"
+	"github.com/bedrock-batch/bedrock-batch/storage/storagetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -39,15 +42,16 @@ func sampleRows() []Row {
 	}
 }
 
-// memDest is a Destination in memory.
+// memDest is a storage.Dir in memory whose writes can fail.
 type memDest struct {
+	*storagetest.Dir
 	files   map[string][]byte // committed
 	pending map[string]*memObject
 	failAt  int // Write fails once an object holds this many bytes; 0 = never
 }
 
 func newMemDest() *memDest {
-	return &memDest{files: map[string][]byte{}, pending: map[string]*memObject{}}
+	return &memDest{Dir: storagetest.NewDir(), files: map[string][]byte{}, pending: map[string]*memObject{}}
 }
 
 type memObject struct {
@@ -57,7 +61,7 @@ type memObject struct {
 	done bool
 }
 
-func (d *memDest) Create(ctx context.Context, name string) (Object, error) {
+func (d *memDest) Create(ctx context.Context, name string) (storage.Object, error) {
 	if _, ok := d.files[name]; ok {
 		return nil, os.ErrExist
 	}
@@ -96,15 +100,17 @@ func (o *memObject) Abort() error {
 	return nil
 }
 
-// discardDest is a Destination whose objects throw their bytes away.
-type discardDest struct{}
+// discardDest is a storage.Dir whose objects throw their bytes away.
+type discardDest struct{ *storagetest.Dir }
 
 type discardObject struct{}
 
-func (discardDest) Create(context.Context, string) (Object, error) { return discardObject{}, nil }
-func (discardObject) Write(p []byte) (int, error)                  { return len(p), nil }
-func (discardObject) Commit() error                                { return nil }
-func (discardObject) Abort() error                                 { return nil }
+func (discardDest) Create(context.Context, string) (storage.Object, error) {
+	return discardObject{}, nil
+}
+func (discardObject) Write(p []byte) (int, error) { return len(p), nil }
+func (discardObject) Commit() error               { return nil }
+func (discardObject) Abort() error                { return nil }
 
 // listDir returns the names in dir, sorted.
 func listDir(t *testing.T, dir string) []string {
@@ -123,7 +129,7 @@ func listDir(t *testing.T, dir string) []string {
 
 // hasTemp reports whether any name is a temporary file.
 func hasTemp(names []string) bool {
-	return slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, TempPrefix) })
+	return slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, storage.TempPrefix) })
 }
 
 // checkGolden compares got with the golden file, or rewrites it with -update.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // stdlibLine is what encoding/json writes for row, the reference of the
@@ -53,10 +55,7 @@ func TestJSONLInvalidMetadataStaysOneLine(t *testing.T) {
 
 func TestJSONLRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	dest, err := NewLocalDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := storage.NewLocalDir(dir)
 	w, err := New(dest, Options{Format: JSONL, NamePrefix: "part-t"})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,8 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/apache/arrow/go/v17/parquet/schema"
+
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // arrowRow is a row as Arrow reads it: nil pointers are nulls.
@@ -154,10 +156,7 @@ func (r arrowRow) String() string {
 // writeParquetFile writes rows with a Writer into dir and returns the file.
 func writeParquetFile(t *testing.T, dir string, rows []Row) []byte {
 	t.Helper()
-	dest, err := NewLocalDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := storage.NewLocalDir(dir)
 	w, err := New(dest, Options{Format: Parquet, NamePrefix: "part"})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // Format is the encoding of the data files.
@@ -49,17 +52,17 @@ type encoder interface {
 	reset()               // forget an unfinished file
 }
 
-// Writer writes rows into a sequence of data files in a Destination. A data
+// Writer writes rows into a sequence of data files in a storage.Dir. A data
 // file is created when its first row arrives and becomes visible when it is
 // committed: by Commit, by Close, or when it reaches MaxRowsPerFile rows.
 // A Writer is not safe for concurrent use.
 type Writer struct {
-	dest Destination
+	dest storage.Dir
 	opts Options
 	ext  string
 	enc  encoder
 
-	obj     Object // the file being written, nil when none
+	obj     storage.Object // the file being written, nil when none
 	objName string
 	objRows int64
 	seq     int
@@ -72,7 +75,7 @@ type Writer struct {
 }
 
 // New returns a Writer of data files in dest.
-func New(dest Destination, opts Options) (*Writer, error) {
+func New(dest storage.Dir, opts Options) (*Writer, error) {
 	if err := checkName(opts.NamePrefix); err != nil {
 		return nil, fmt.Errorf("writer: NamePrefix: %w", err)
 	}
@@ -214,4 +217,15 @@ func (w *Writer) fail(err error) error {
 // dataFileName is the name of the seq-th data file of a prefix.
 func dataFileName(prefix string, seq int, ext string) string {
 	return fmt.Sprintf("%s-%05d%s", prefix, seq, ext)
+}
+
+// checkName rejects data file names that are paths or bookkeeping names.
+func checkName(name string) error {
+	switch {
+	case name == "", name == ".", name == "..", strings.ContainsAny(name, `/\`):
+		return fmt.Errorf("writer: invalid file name %q", name)
+	case strings.HasPrefix(name, "_"):
+		return fmt.Errorf("writer: invalid file name %q: names starting with _ are reserved", name)
+	}
+	return nil
 }

@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bedrock-batch/bedrock-batch/storage"
+	"github.com/bedrock-batch/bedrock-batch/storage/storagetest"
 )
 
 func TestNewRejectsBadOptions(t *testing.T) {
@@ -118,10 +121,7 @@ func TestCommitMakesRowsVisible(t *testing.T) {
 	for _, format := range []Format{JSONL, Parquet} {
 		t.Run(string(format), func(t *testing.T) {
 			dir := t.TempDir()
-			dest, err := NewLocalDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			dest := storage.NewLocalDir(dir)
 			w, err := New(dest, Options{Format: format, NamePrefix: "part-x"})
 			if err != nil {
 				t.Fatal(err)
@@ -132,7 +132,7 @@ func TestCommitMakesRowsVisible(t *testing.T) {
 			}
 			writeN(t, w, 0, 2)
 			name := "part-x-00000." + string(format)
-			if names := listDir(t, dir); !slices.Equal(names, []string{TempPrefix + name}) {
+			if names := listDir(t, dir); !slices.Equal(names, []string{storage.TempPrefix + name}) {
 				t.Fatalf("before Commit the directory holds %q, want only the temporary file", names)
 			}
 			if err := w.Commit(ctx); err != nil {
@@ -167,10 +167,7 @@ func TestAbort(t *testing.T) {
 	for _, format := range []Format{JSONL, Parquet} {
 		t.Run(string(format), func(t *testing.T) {
 			dir := t.TempDir()
-			dest, err := NewLocalDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			dest := storage.NewLocalDir(dir)
 			w, err := New(dest, Options{Format: format, NamePrefix: "p"})
 			if err != nil {
 				t.Fatal(err)
@@ -202,10 +199,7 @@ func TestAbort(t *testing.T) {
 
 func TestAbortWithNothingWritten(t *testing.T) {
 	dir := t.TempDir()
-	dest, err := NewLocalDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := storage.NewLocalDir(dir)
 	w, err := New(dest, Options{Format: JSONL, NamePrefix: "p"})
 	if err != nil {
 		t.Fatal(err)
@@ -254,10 +248,7 @@ func TestWriteFailureDropsTheFile(t *testing.T) {
 
 func TestNamesNeverClash(t *testing.T) {
 	dir := t.TempDir()
-	dest, err := NewLocalDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := storage.NewLocalDir(dir)
 	ctx := context.Background()
 	// Two writers with their own prefixes share a directory.
 	a, _ := New(dest, Options{Format: JSONL, NamePrefix: "part-a", MaxRowsPerFile: 2})
@@ -275,7 +266,7 @@ func TestNamesNeverClash(t *testing.T) {
 
 	// A writer that reuses a prefix fails rather than overwrite a file.
 	c, _ := New(dest, Options{Format: JSONL, NamePrefix: "part-a"})
-	err = c.Write(ctx, &Row{ID: "clobber"})
+	err := c.Write(ctx, &Row{ID: "clobber"})
 	if !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("reusing a name: %v, want fs.ErrExist", err)
 	}
@@ -303,7 +294,7 @@ func benchmarkWrite(b *testing.B, format Format) {
 			Metadata: []byte(`{"source":"s3://bucket/docs/doc.txt","n":42}`),
 		}
 	}
-	w, err := New(discardDest{}, Options{Format: format, NamePrefix: "bench", MaxRowsPerFile: 100_000})
+	w, err := New(discardDest{storagetest.NewDir()}, Options{Format: format, NamePrefix: "bench", MaxRowsPerFile: 100_000})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
-	"github.com/bedrock-batch/bedrock-batch/jobs"
+	"github.com/bedrock-batch/bedrock-batch/manifest"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
@@ -122,13 +122,13 @@ func readJSONLRows(t *testing.T, path string) []writer.Row {
 	return rows
 }
 
-func readManifest(t *testing.T, dir string) jobs.Manifest {
+func readManifest(t *testing.T, dir string) manifest.Manifest {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, jobs.ManifestName))
+	data, err := os.ReadFile(filepath.Join(dir, manifest.Name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m jobs.Manifest
+	var m manifest.Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatalf("manifest: %v", err)
 	}

@@ -13,14 +13,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	"golang.org/x/term"
 
-	"github.com/bedrock-batch/bedrock-batch/batchinfer"
-	"github.com/bedrock-batch/bedrock-batch/bedrock"
+	"github.com/bedrock-batch/bedrock-batch/config"
+
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
-	"github.com/bedrock-batch/bedrock-batch/jobs"
+	"github.com/bedrock-batch/bedrock-batch/manifest"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
+	"github.com/bedrock-batch/bedrock-batch/run"
+	"github.com/bedrock-batch/bedrock-batch/shard"
 )
 
 const runUsage = `Usage: batch run --input PATH... --output DIR --model MODEL_ID [flags]
@@ -46,15 +47,15 @@ Flags:
 `
 
 func runCommand(args []string, stdout, stderr io.Writer) int {
-	return runOrCheck(args, modeRun, stdout, stderr)
+	return runOrCheck(args, false, stdout, stderr)
 }
 
 // validateCommand checks a job without calling the model.
 func validateCommand(args []string, stdout, stderr io.Writer) int {
-	return runOrCheck(args, modeValidate, stdout, stderr)
+	return runOrCheck(args, true, stdout, stderr)
 }
 
-func runOrCheck(args []string, m mode, stdout, stderr io.Writer) int {
+func runOrCheck(args []string, check bool, stdout, stderr io.Writer) int {
 	cfg, demo, err := parseRunFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -64,42 +65,88 @@ func runOrCheck(args []string, m mode, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stop := make(chan struct{})
-	go handleSignals(ctx, cancel, stop, cfg.Grace, logger)
-
-	var awsOpts []func(*config.LoadOptions) error
-	if cfg.Region != "" {
-		awsOpts = append(awsOpts, config.WithRegion(cfg.Region))
-	}
+	ctx := context.Background()
 	if demo {
 		emulator := bedrocktest.NewServer(bedrocktest.Options{Latency: 20 * time.Millisecond})
 		defer emulator.Close()
-		cfg.BedrockEndpoint = emulator.URL
-		awsOpts = append(awsOpts,
-			config.WithRegion("us-east-1"),
-			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("DEMO", "DEMO", "")))
+		cfg.BedrockEndpoint, cfg.Region = emulator.URL, "us-east-1"
 		logger.Info("demo: calling the built-in Bedrock emulator", "endpoint", emulator.URL)
 	}
-	awsConfig, err := config.LoadDefaultConfig(ctx, awsOpts...)
+	deps, err := connect(ctx, cfg, demo)
 	if err != nil {
 		fmt.Fprintf(stderr, "batch run: loading AWS configuration: %v\n", err)
 		return exitFailed
 	}
-	model := bedrock.New(awsConfig, bedrock.Options{Endpoint: cfg.BedrockEndpoint, MaxConns: cfg.Concurrency, Stream: cfg.Stream})
-	if cfg.DryRun && m == modeRun {
-		m = modeDryRun
+	deps.Logger = logger
+	deps.Progress = stderr
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		deps.Terminal = true
 	}
-	var control batchinfer.Control
-	if cfg.Route != "" && cfg.Route != jobs.RouteOnDemand {
-		control = newControl(awsConfig, cfg)
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	deps.Signals = signals
+
+	r, err := run.Open(ctx, cfg, deps)
+	if err != nil {
+		fmt.Fprintf(stderr, "batch run: %v\n", err)
+		return exitFailed
 	}
-	return execute(ctx, stop, cfg, m, newStorage(awsConfig, cfg), model, control, stdout, stderr, logger)
+	if check || cfg.DryRun {
+		survey := r.DryRun
+		if check {
+			survey = r.Validate
+		}
+		s, err := survey(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "batch run: %v\n", err)
+			return exitFailed
+		}
+		s.Print(stdout)
+		if !s.OK() {
+			return exitFailed
+		}
+		return exitOK
+	}
+	runErr := r.Run(ctx)
+	m, closeErr := r.Close(ctx)
+	if closeErr != nil {
+		if runErr == nil {
+			runErr = closeErr
+		} else {
+			logger.Error("the manifest could not be written either", "output", r.Output().URI(""), "error", closeErr)
+		}
+	}
+	if m != nil {
+		m.PrintSummary(stdout, r.Output().URI)
+	}
+	return exitStatus(m, runErr, stderr)
 }
 
-func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) {
+// exitStatus says how a run ended, on stderr and in its exit status.
+func exitStatus(m *manifest.Manifest, runErr error, stderr io.Writer) int {
+	switch {
+	case runErr != nil:
+		fmt.Fprintf(stderr, "batch run: %v\n", runErr)
+		return exitFailed
+	case len(m.StoppedAtQuota) > 0:
+		for model, why := range m.StoppedAtQuota {
+			fmt.Fprintf(stderr, "batch run: stopped at the daily quota of %s: %s\n", model, why)
+		}
+		fmt.Fprintf(stderr, "batch run: %d records read have no row yet (and any not read); run the same command again after the quota resets to continue\n",
+			m.ThisRun.Unwritten)
+		return exitQuota
+	case m.Interrupted:
+		fmt.Fprintf(stderr, "batch run: interrupted: %d of %d records read have a row; run again with the same output to finish\n",
+			m.ThisRun.Rows, m.ThisRun.Rows+m.ThisRun.Unwritten)
+		return exitFailed
+	case m.Counts.Error > 0:
+		return exitSomeErrors
+	}
+	return exitOK
+}
+
+func parseRunFlags(args []string, stderr io.Writer) (*config.Config, bool, error) {
 	fs := flag.NewFlagSet("batch run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -107,7 +154,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 		fs.PrintDefaults()
 	}
 	var (
-		cfg         = jobs.Config{}
+		cfg         = config.Config{}
 		inputs      stringList
 		stops       stringList
 		docFields   stringList
@@ -118,7 +165,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 		temperature optionalFloat32
 		topP        optionalFloat32
 		demo        bool
-		shard       string
+		shardFlag   string
 		shards      int
 		jobPath     string
 	)
@@ -126,7 +173,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fs.Var(&inputs, "input", "input `PATH`: a file or a glob, .jsonl, .ndjson, .jsonl.gz or .parquet (repeatable; extra arguments are inputs too)")
 	fs.StringVar(&cfg.InputFormat, "input-format", "", "input format when the extension does not say: jsonl or parquet")
 	fs.StringVar(&cfg.Output, "output", "", "output `DIR` or s3://bucket/prefix/ for data files and _manifest.json; a re-run into the same output resumes")
-	fs.StringVar(&cfg.OutputFormat, "output-format", jobs.FormatJSONL, "output format: jsonl or parquet")
+	fs.StringVar(&cfg.OutputFormat, "output-format", config.FormatJSONL, "output format: jsonl or parquet")
 	fs.StringVar(&cfg.ModelID, "model", "", "Bedrock model or inference profile `ID` (for example us.anthropic.claude-3-5-haiku-20241022-v1:0)")
 	fs.StringVar(&cfg.System, "system", "", "system prompt `TEXT` for records that have none of their own")
 	fs.Var(&maxTokens, "max-tokens", "maximum output tokens per call (`N`; sent only when given)")
@@ -150,7 +197,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fs.StringVar(&cfg.BedrockEndpoint, "bedrock-endpoint", "", "Bedrock Runtime endpoint `URL` (default: AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else the region's)")
 	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL` (MinIO, a VPC endpoint; default: AWS_ENDPOINT_URL_S3, else AWS); implies path-style addressing")
 	fs.BoolVar(&cfg.S3PathStyle, "s3-path-style", false, "use path-style S3 addressing (bucket in the path, not the host name)")
-	fs.StringVar(&shard, "shard", "", "this worker's part `I/N` of a job split between N workers by a hash of the record id (default: from AWS_BATCH_JOB_ARRAY_INDEX/SIZE, or JOB_COMPLETION_INDEX with --shards)")
+	fs.StringVar(&shardFlag, "shard", "", "this worker's part `I/N` of a job split between N workers by a hash of the record id (default: from AWS_BATCH_JOB_ARRAY_INDEX/SIZE, or JOB_COMPLETION_INDEX with --shards)")
 	fs.IntVar(&shards, "shards", 0, "number of shards `N` of a Kubernetes Indexed Job (JOB_COMPLETION_INDEX says which one this is)")
 	fs.BoolVar(&cfg.RetryErrors, "retry-errors", false, "on a re-run into the same output, send records that have an error row again (their error rows are replaced)")
 	fs.StringVar(&cfg.PricesFile, "prices", "", "price table `FILE` (JSON, as jobs/prices.json) overriding the shipped prices used for cost estimates")
@@ -173,7 +220,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fs.IntVar(&cfg.SchemaAttempts, "schema-attempts", 0, "calls per record at most while answers do not match --json-schema (0 = 3)")
 	fs.Var(&s3Models, "s3-location-models", "model id `PATTERN` (glob) whose calls pass s3:// documents and images as s3Location instead of bytes (repeatable; default amazon.nova-*)")
 	fs.StringVar(&cfg.OutputStyle, "output-style", "", "output `STYLE`: rows (default) or bedrock-batch ({recordId, modelInput, modelOutput|error} lines, as Bedrock batch inference writes)")
-	fs.StringVar(&cfg.Route, "route", jobs.RouteOnDemand, "`ROUTE`: on-demand (Converse calls), batch-inference (Bedrock batch inference jobs, about half the price, hours; the rest on demand) or auto (batch inference kept to --deadline)")
+	fs.StringVar(&cfg.Route, "route", config.RouteOnDemand, "`ROUTE`: on-demand (Converse calls), batch-inference (Bedrock batch inference jobs, about half the price, hours; the rest on demand) or auto (batch inference kept to --deadline)")
 	fs.StringVar(&cfg.RoleARN, "role-arn", "", "service role `ARN` Bedrock batch inference runs as (reads --staging, writes job outputs, invokes the model)")
 	fs.StringVar(&cfg.Staging, "staging", "", "`s3://bucket/prefix/` where batch-inference job inputs and outputs live")
 	fs.StringVar(&cfg.Deadline, "deadline", "", "when every record must have its row: a `DURATION` from the start (6h) or a time (2026-11-26T06:00:00Z); jobs that would miss it are stopped and their rest run on demand")
@@ -191,7 +238,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 	fileKeys := map[string]bool{}
 	if path := findJobFlag(args); path != "" {
 		var err error
-		if fileKeys, err = jobs.LoadJobFileKeys(path, os.Getenv, &cfg); err != nil {
+		if fileKeys, err = config.LoadJobFileKeys(path, os.Getenv, &cfg); err != nil {
 			return nil, false, err
 		}
 	}
@@ -220,13 +267,13 @@ func parseRunFlags(args []string, stderr io.Writer) (*jobs.Config, bool, error) 
 		}
 	}
 	switch {
-	case shard != "":
-		if cfg.Shard, err = jobs.ParseShard(shard); err != nil {
+	case shardFlag != "":
+		if cfg.Shard, err = shard.Parse(shardFlag); err != nil {
 			return nil, false, err
 		}
 	case fileKeys["shard"]:
 	default:
-		if cfg.Shard, err = jobs.ShardFromEnv(os.Getenv, shards); err != nil {
+		if cfg.Shard, err = shard.FromEnv(os.Getenv, shards); err != nil {
 			return nil, false, err
 		}
 	}
@@ -255,31 +302,4 @@ func findJobFlag(args []string) string {
 		}
 	}
 	return ""
-}
-
-// handleSignals turns the first SIGINT/SIGTERM into a graceful stop (no new
-// records, in-flight calls get cfg.Grace to finish) and the second, or the
-// end of the grace period, into cancellation.
-func handleSignals(ctx context.Context, cancel context.CancelFunc, stop chan<- struct{}, grace time.Duration, logger *slog.Logger) {
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(signals)
-	select {
-	case sig := <-signals:
-		logger.Warn("stopping: no new records; in-flight calls may finish", "signal", sig.String(), "grace", grace)
-		close(stop)
-	case <-ctx.Done():
-		return
-	}
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	select {
-	case <-signals:
-		logger.Warn("second signal: abandoning in-flight calls")
-	case <-timer.C:
-		logger.Warn("grace period over: abandoning in-flight calls")
-	case <-ctx.Done():
-		return
-	}
-	cancel()
 }

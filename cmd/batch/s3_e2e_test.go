@@ -33,7 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
-	"github.com/bedrock-batch/bedrock-batch/jobs"
+	"github.com/bedrock-batch/bedrock-batch/manifest"
 	"github.com/bedrock-batch/bedrock-batch/s3store/s3test"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
@@ -289,14 +289,14 @@ func (l s3Layout) upload(t *testing.T, e *s3Env) {
 // bookkeeping files, a manifest among them, no incomplete multipart
 // upload. It returns the data rows, read back with encoding/json and Arrow,
 // and the manifest.
-func checkS3Output(t *testing.T, e *s3Env, prefix, format string) ([]writer.Row, jobs.Manifest) {
+func checkS3Output(t *testing.T, e *s3Env, prefix, format string) ([]writer.Row, manifest.Manifest) {
 	t.Helper()
 	dir, names := e.download(t, prefix)
 	var data []string
 	hasManifest := false
 	for _, name := range names {
 		switch {
-		case name == jobs.ManifestName:
+		case name == manifest.Name:
 			hasManifest = true
 		case strings.HasPrefix(name, "_write-check"):
 			t.Errorf("the writability check left an object behind: %s", e.uri(prefix+name))
@@ -308,7 +308,7 @@ func checkS3Output(t *testing.T, e *s3Env, prefix, format string) ([]writer.Row,
 		}
 	}
 	if !hasManifest {
-		t.Fatalf("no %s under %s; objects: %q", jobs.ManifestName, e.uri(prefix), names)
+		t.Fatalf("no %s under %s; objects: %q", manifest.Name, e.uri(prefix), names)
 	}
 	if len(data) == 0 {
 		t.Errorf("no %s data files under %s; objects: %q", format, e.uri(prefix), names)
@@ -792,11 +792,11 @@ func TestS3OutputFailure(t *testing.T) {
 				}
 			}
 			if tt.spare {
-				if !slices.Contains(names, jobs.ManifestName) {
+				if !slices.Contains(names, manifest.Name) {
 					t.Fatalf("no manifest under %s: %q", e.uri(outPrefix), names)
 				}
-				var m jobs.Manifest
-				if err := json.Unmarshal(e.get(t, outPrefix+jobs.ManifestName), &m); err != nil {
+				var m manifest.Manifest
+				if err := json.Unmarshal(e.get(t, outPrefix+manifest.Name), &m); err != nil {
 					t.Fatal(err)
 				}
 				if m.Complete || len(m.OutputFiles) != 0 || !strings.Contains(m.Error, e.uri(outPrefix)) || !strings.Contains(m.Error, tt.wantOp) {

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/bedrock-batch/bedrock-batch/jobs"
+	"github.com/bedrock-batch/bedrock-batch/config"
+	"github.com/bedrock-batch/bedrock-batch/manifest"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 func statusCommand(args []string, stdout, stderr io.Writer) int {
@@ -22,7 +24,7 @@ func statusCommand(args []string, stdout, stderr io.Writer) int {
 			"Exit status 0 when complete, 1 when not (or unreadable).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	var cfg jobs.Config
+	var cfg config.Config
 	fs.StringVar(&cfg.Output, "output", "", "the job's output `DIR` or s3://bucket/prefix/")
 	fs.StringVar(&cfg.Region, "region", "", "AWS region")
 	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL`")
@@ -38,44 +40,23 @@ func statusCommand(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	var awsOpts []func(*config.LoadOptions) error
+	var awsOpts []func(*awsconfig.LoadOptions) error
 	if cfg.Region != "" {
-		awsOpts = append(awsOpts, config.WithRegion(cfg.Region))
+		awsOpts = append(awsOpts, awsconfig.WithRegion(cfg.Region))
 	}
-	awsConfig, err := config.LoadDefaultConfig(ctx, awsOpts...)
+	awsConfig, err := awsconfig.LoadDefaultConfig(ctx, awsOpts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "batch status: loading AWS configuration: %v\n", err)
 		return exitFailed
 	}
-	out, err := newStorage(awsConfig, &cfg).existingOutput(ctx, cfg.Output)
+	out, err := storage.NewRouter(s3Store(awsConfig, &cfg)).Dir(ctx, cfg.Output)
 	if err != nil {
 		fmt.Fprintf(stderr, "batch status: %v\n", err)
 		return exitFailed
 	}
-	names, err := out.List(ctx)
+	status, err := manifest.ReadStatus(ctx, out)
 	if err != nil {
 		fmt.Fprintf(stderr, "batch status: %v\n", err)
-		return exitFailed
-	}
-	var manifests [][]byte
-	for _, name := range names {
-		if !jobs.IsManifestName(name) {
-			continue
-		}
-		data, err := out.Get(ctx, name)
-		if err != nil {
-			fmt.Fprintf(stderr, "batch status: %v\n", err)
-			return exitFailed
-		}
-		manifests = append(manifests, data)
-	}
-	if len(manifests) == 0 {
-		fmt.Fprintf(stderr, "batch status: %s holds no manifest: no run has ended there yet\n", cfg.Output)
-		return exitFailed
-	}
-	status, err := jobs.NewStatus(manifests)
-	if err != nil {
-		fmt.Fprintf(stderr, "batch status: %s: %v\n", cfg.Output, err)
 		return exitFailed
 	}
 	if err := status.Print(stdout); err != nil {

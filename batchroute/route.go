@@ -1,0 +1,158 @@
+// Package batchroute is the batch-inference route (--route batch-inference
+// or auto): it decides which records go to Bedrock batch-inference jobs, at
+// about half the on-demand price, and which on demand (too few to make a
+// job, failed by a job with a retryable error or never finished, or, with a
+// deadline, not finished in time), and watches the jobs until every record
+// has its row. Its rows go through the run's own pipeline and writer, and
+// its state (parts and job ARNs) lives in an "_"-file of the output, so a
+// killed run re-attaches to its jobs instead of submitting new ones.
+package batchroute
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/batchinfer"
+	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/storage"
+	"github.com/bedrock-batch/bedrock-batch/writer"
+)
+
+// Settled reports whether the output already settles a record.
+type Settled func(id string) bool
+
+// Options configure a Route.
+type Options struct {
+	// Deadline, when set, is when every record must have its row: jobs
+	// that could not be finished on demand in time after it are stopped.
+	Deadline time.Time
+	// Margin is kept free before the Deadline (default 5 minutes).
+	Margin time.Duration
+	// OnDemandTime estimates how long a part's records take on demand.
+	OnDemandTime func(p *batchinfer.Part) time.Duration
+	// StateName is the state file's name in the output.
+	StateName string
+	// RetryErrors sends records a job failed with any error on demand,
+	// not only retryable ones.
+	RetryErrors bool
+	// Resubmit gives the records of a job that ended Failed or Expired (or
+	// Stopped, not by the deadline) to one new job instead of on-demand,
+	// when there are enough of them for a job.
+	Resubmit bool
+	Batch    batchinfer.Config
+	Logger   *slog.Logger
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Route is the batch-inference route of one run: it plans parts, submits
+// and watches their jobs, and feeds the pipeline the rows jobs answered
+// and the records left for on-demand.
+type Route struct {
+	opts    Options
+	control batchinfer.Control
+	store   storage.Dir      // the staging prefix
+	jobs    *batchinfer.Jobs // made once the run key is known
+	states  storage.Dir      // the output, which keeps the state file
+	settled Settled
+
+	mu       sync.Mutex
+	state    *batchinfer.State
+	owned    map[uint64]struct{} // ids in parts a job owns
+	rows     []*writer.Row
+	fallback []reader.Record
+	done     bool          // every job finished and collected
+	changed  chan struct{} // closed and replaced when rows, fallback or done change
+	collect  map[string]bool
+	stopped  bool // the deadline stopped the jobs
+	// metadata are the staged records' metadata by model, read when a
+	// job of the model is collected (by the Run goroutine only).
+	metadata map[string]map[string]json.RawMessage
+}
+
+// New returns a Route; nothing happens until Prepare.
+func New(control batchinfer.Control, store, states storage.Dir, settled Settled, opts Options) *Route {
+	if opts.Margin == 0 {
+		opts.Margin = 5 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Route{
+		opts:     opts,
+		control:  control,
+		store:    store,
+		states:   states,
+		settled:  settled,
+		owned:    make(map[uint64]struct{}),
+		changed:  make(chan struct{}),
+		collect:  make(map[string]bool),
+		metadata: make(map[string]map[string]json.RawMessage),
+	}
+}
+
+// Parts returns a copy of the parts, for progress and the manifest.
+func (r *Route) Parts() []batchinfer.Part {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state == nil {
+		return nil
+	}
+	return append([]batchinfer.Part(nil), r.state.Parts...)
+}
+
+// loadState reads the state file; nil when there is none.
+func (r *Route) loadState(ctx context.Context) (*batchinfer.State, error) {
+	data, err := r.states.Get(ctx, r.opts.StateName)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", r.opts.StateName, err)
+	}
+	return batchinfer.UnmarshalState(data)
+}
+
+// saveState writes the state file; the caller holds no lock.
+func (r *Route) saveState(ctx context.Context) error {
+	r.mu.Lock()
+	data, err := r.state.Marshal()
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := r.states.Put(ctx, r.opts.StateName, data); err != nil {
+		return fmt.Errorf("writing %s: %w", r.opts.StateName, err)
+	}
+	return nil
+}
+
+// notify wakes whoever waits for rows, records or the end.
+func (r *Route) notify() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+func hashID(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
+}
+
+// Owns reports whether a job owns the record: the on-demand pass skips it.
+func (r *Route) Owns(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.owned[hashID(id)]
+	return ok
+}

@@ -1,0 +1,92 @@
+package batchroute
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/batchinfer"
+	"github.com/bedrock-batch/bedrock-batch/reader"
+)
+
+type sliceSource []reader.Record
+
+func (s *sliceSource) Next(ctx context.Context) (reader.Record, error) {
+	if len(*s) == 0 {
+		return reader.Record{}, io.EOF
+	}
+	rec := (*s)[0]
+	*s = (*s)[1:]
+	return rec, nil
+}
+
+// TestOnDemandSource: the input without the records jobs own (a broken
+// record keeps its place: its error row is written on demand), then the
+// records jobs left, until the route is done.
+func TestOnDemandSource(t *testing.T) {
+	r := New(nil, nil, nil, func(string) bool { return false }, Options{})
+	r.state = &batchinfer.State{}
+	r.owned[hashID("owned")] = struct{}{}
+	input := sliceSource{{ID: "free"}, {ID: "owned"}, {ID: "owned", Err: errors.New("duplicate id")}, {ID: "also-free"}}
+	src := r.OnDemand(&input, make(chan struct{}))
+	ctx := context.Background()
+	var got []string
+	for range 3 {
+		rec, err := src.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rec.ID)
+	}
+	if got[0] != "free" || got[1] != "owned" || got[2] != "also-free" {
+		t.Fatalf("input records %v", got)
+	}
+	next := make(chan reader.Record)
+	go func() {
+		rec, _ := src.Next(ctx)
+		next <- rec
+	}()
+	time.Sleep(10 * time.Millisecond) // it waits for the jobs
+	r.mu.Lock()
+	r.fallback = append(r.fallback, reader.Record{ID: "left-by-a-job"})
+	r.notify()
+	r.mu.Unlock()
+	if rec := <-next; rec.ID != "left-by-a-job" {
+		t.Fatalf("got %q", rec.ID)
+	}
+	r.finish()
+	if _, err := src.Next(ctx); !errors.Is(err, io.EOF) {
+		t.Errorf("after the route is done: %v, want io.EOF", err)
+	}
+}
+
+// TestOnDemandSourceStops: a stopping run does not wait for the jobs.
+func TestOnDemandSourceStops(t *testing.T) {
+	r := New(nil, nil, nil, func(string) bool { return false }, Options{})
+	r.state = &batchinfer.State{}
+	stop := make(chan struct{})
+	src := r.OnDemand(&sliceSource{}, stop)
+	close(stop)
+	if _, err := src.Next(context.Background()); !errors.Is(err, io.EOF) {
+		t.Errorf("got %v, want io.EOF", err)
+	}
+}
+
+// TestStopAt: the jobs are stopped early enough for what they hold to be
+// finished on demand before the deadline, less the margin.
+func TestStopAt(t *testing.T) {
+	deadline := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	r := New(nil, nil, nil, nil, Options{Deadline: deadline, Margin: 5 * time.Minute,
+		OnDemandTime: func(p *batchinfer.Part) time.Duration { return time.Duration(p.Records) * time.Second }})
+	r.state = &batchinfer.State{Parts: []batchinfer.Part{
+		{Records: 600, Status: batchinfer.StatusInProgress},
+		{Records: 300, Status: batchinfer.StatusScheduled},
+		{Records: 900, Status: batchinfer.StatusCompleted},
+		{Records: 50, OnDemand: true},
+	}}
+	if got, want := r.stopAt(), deadline.Add(-5*time.Minute-900*time.Second); !got.Equal(want) {
+		t.Errorf("stopAt %s, want %s (deadline less margin less 600+300 s on demand)", got, want)
+	}
+}

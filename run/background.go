@@ -1,0 +1,92 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/manifest"
+	"github.com/bedrock-batch/bedrock-batch/pipeline"
+	"github.com/bedrock-batch/bedrock-batch/ratelimit"
+	"github.com/bedrock-batch/bedrock-batch/shard"
+	"github.com/bedrock-batch/bedrock-batch/storage"
+)
+
+// watchSignals turns the first signal into a graceful stop (stop is
+// closed: no new records, calls in flight get grace to finish) and the
+// second, or the end of the grace, into cancel. It returns when ctx ends.
+func watchSignals(ctx context.Context, deps Deps, grace time.Duration, stop chan<- struct{}, cancel context.CancelFunc) {
+	if deps.Signals == nil {
+		return
+	}
+	select {
+	case sig := <-deps.Signals:
+		deps.Logger.Warn("stopping: no new records; in-flight calls may finish", "signal", sig.String(), "grace", grace)
+		close(stop)
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-deps.Signals:
+		deps.Logger.Warn("second signal: abandoning in-flight calls")
+	case <-deps.Clock.After(grace):
+		deps.Logger.Warn("grace period over: abandoning in-flight calls")
+	case <-ctx.Done():
+		return
+	}
+	cancel()
+}
+
+// showProgress shows how a run goes until ctx ends: a live line on a
+// terminal, a log line every interval otherwise (cron, Batch, Kubernetes
+// logs). It never shows prompt text. jobStates, when not nil, says where
+// the run's batch-inference jobs are.
+func showProgress(ctx context.Context, deps Deps, p *pipeline.Run, jobStates func() string) {
+	start := deps.Clock.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			if deps.Terminal {
+				fmt.Fprintln(deps.Progress)
+			}
+			return
+		case <-deps.Clock.After(deps.ProgressInterval):
+		}
+		s := p.Progress()
+		jobs := ""
+		if jobStates != nil {
+			jobs = jobStates()
+		}
+		rate := float64(s.Records) / deps.Clock.Now().Sub(start).Seconds()
+		if deps.Terminal {
+			fmt.Fprintf(deps.Progress, "\r%d done (%d ok, %d error)  %.1f/s  tokens in %d out %d  throttled %d  %s   ",
+				s.Records, s.OK, s.Errors, rate, s.Tokens.Input, s.Tokens.Output, s.Throttled, jobs)
+			continue
+		}
+		deps.Logger.Info("progress", "done", s.Records, "ok", s.OK, "error", s.Errors,
+			"per_second", fmt.Sprintf("%.1f", rate), "input_tokens", s.Tokens.Input,
+			"output_tokens", s.Tokens.Output, "throttled", s.Throttled, "retries", s.Retries, "batch_jobs", jobs)
+	}
+}
+
+// watchSiblings lets a shard take up the quota share of sibling shards
+// that have finished, until ctx ends: the shards share nothing but the
+// output, where a finished shard's manifest says complete.
+func watchSiblings(ctx context.Context, deps Deps, own shard.Shard, out storage.Dir, limiter *ratelimit.Models) {
+	known := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deps.Clock.After(deps.SiblingInterval):
+		}
+		finished, err := manifest.FinishedSiblings(ctx, out, own)
+		if err != nil || finished == known {
+			continue // the next look tries again; pacing at the share is safe
+		}
+		known = finished
+		share := 1 / float64(own.Count-finished)
+		limiter.SetShare(share)
+		deps.Logger.Info("sibling shards finished: taking up their quota share", "finished", finished, "share", share)
+	}
+}

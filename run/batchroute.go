@@ -1,0 +1,174 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bedrock-batch/bedrock-batch/batchinfer"
+	"github.com/bedrock-batch/bedrock-batch/batchroute"
+	"github.com/bedrock-batch/bedrock-batch/config"
+	"github.com/bedrock-batch/bedrock-batch/ledger"
+	"github.com/bedrock-batch/bedrock-batch/manifest"
+	"github.com/bedrock-batch/bedrock-batch/pipeline"
+	"github.com/bedrock-batch/bedrock-batch/ratelimit"
+	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/writer"
+)
+
+// batchRoute is a run's batch-inference route, started: the pipeline
+// reads its on-demand records from source and the jobs' rows from rows.
+type batchRoute struct {
+	route  *batchroute.Route
+	source reader.Source
+	rows   pipeline.RowSource
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// wait stops watching the jobs (when the run ends first) and returns what
+// went wrong watching them.
+func (b *batchRoute) wait() error {
+	b.cancel()
+	<-b.done
+	return b.err
+}
+
+// startBatchRoute plans (or re-attaches to) the run's batch-inference
+// parts, submits their jobs and starts watching them in group.
+func (r *Run) startBatchRoute(ctx context.Context, group *errgroup.Group, groupCtx context.Context, stop <-chan struct{}, onDemand *ledger.Filter) (*batchRoute, error) {
+	cfg := r.cfg
+	if r.deps.Control == nil {
+		return nil, fmt.Errorf("--route %s needs the Bedrock control plane, and the run has none", cfg.Route)
+	}
+	opts := batchroute.Options{
+		Margin:       cfg.DeadlineMargin,
+		StateName:    cfg.Shard.BatchStateName(),
+		RetryErrors:  cfg.RetryErrors,
+		Resubmit:     cfg.BatchResubmit,
+		OnDemandTime: onDemandTime(cfg),
+		Logger:       r.deps.Logger,
+		Now:          r.deps.Clock.Now,
+		Batch: batchinfer.Config{
+			RunKey:       runKey(cfg),
+			RoleARN:      cfg.RoleARN,
+			MinRecords:   cfg.BatchMinRecords,
+			MaxRecords:   cfg.BatchMaxRecords,
+			MaxPartBytes: cfg.BatchMaxBytes,
+			PollInterval: cfg.BatchPoll,
+		},
+	}
+	if cfg.Deadline != "" {
+		deadline, err := config.ParseDeadline(cfg.Deadline, r.started)
+		if err != nil {
+			return nil, fmt.Errorf("--deadline: %w", err)
+		}
+		opts.Deadline = deadline
+	}
+	staging, err := r.deps.Storage.Dir(ctx, cfg.Staging)
+	if err != nil {
+		return nil, err
+	}
+	settled := func(id string) bool { return r.ledger.Settled(id, cfg.RetryErrors) }
+	route := batchroute.New(r.deps.Control, staging, r.out, settled, opts)
+	planFiles := reader.OpenFilesWith(r.deps.Storage, r.inputs).WithOptions(r.setup.reader)
+	defer planFiles.Close()
+	plan := &planFilter{source: planFiles, owner: cfg.Shard.Owns, settled: settled}
+	if err := route.Prepare(ctx, plan, r.setup.builder); err != nil {
+		return nil, err
+	}
+	rows := make(chan *writer.Row, 256)
+	watchCtx, cancel := context.WithCancel(groupCtx)
+	b := &batchRoute{route: route, source: route.OnDemand(onDemand, stop), rows: batchroute.Answered(rows), cancel: cancel, done: make(chan struct{})}
+	group.Go(func() error {
+		defer close(b.done)
+		b.err = route.Run(watchCtx, stop, rows)
+		return nil
+	})
+	return b, nil
+}
+
+// planFilter passes the records the plan may stage: this shard's, not
+// settled by the output. Duplicates and broken records are the on-demand
+// pass's to report.
+type planFilter struct {
+	source  reader.Source
+	owner   func(id string) bool
+	settled func(id string) bool
+}
+
+func (p *planFilter) Next(ctx context.Context) (reader.Record, error) {
+	for {
+		rec, err := p.source.Next(ctx)
+		if err != nil || (p.owner(rec.ID) && !p.settled(rec.ID)) {
+			return rec, err
+		}
+	}
+}
+
+// runKey names a job's parts across re-runs: its output and shard.
+func runKey(cfg *config.Config) string {
+	key := cfg.Output
+	if cfg.Shard.Sharded() {
+		key += "#" + cfg.Shard.String()
+	}
+	return key
+}
+
+// onDemandTime estimates how long a part's records take on demand at the
+// model's quota: each reserves its input (staged bytes / 4) and maxTokens;
+// without a tokens-per-minute quota, the requests-per-minute one; without
+// either, two seconds a call over the concurrency.
+func onDemandTime(cfg *config.Config) func(p *batchinfer.Part) time.Duration {
+	return func(p *batchinfer.Part) time.Duration {
+		q := cfg.QuotaFor(p.Model)
+		output := ratelimit.DefaultMaxOutput(p.Model)
+		if cfg.MaxTokens != nil {
+			output = int64(*cfg.MaxTokens)
+		}
+		tokens := float64(p.Bytes)/4 + float64(p.Records)*float64(output)
+		switch {
+		case q.TokensPerMinute > 0:
+			return time.Duration(tokens / float64(q.TokensPerMinute) * float64(time.Minute))
+		case q.RequestsPerMinute > 0:
+			return time.Duration(float64(p.Records) / float64(q.RequestsPerMinute) * float64(time.Minute))
+		}
+		return time.Duration(float64(p.Records) * 2 * float64(time.Second) / float64(max(cfg.Concurrency, 1)))
+	}
+}
+
+// describeParts counts the jobs by status, for the progress line.
+func describeParts(parts []batchinfer.Part) string {
+	counts := map[string]int{}
+	var order []string
+	for _, p := range parts {
+		status := p.Status
+		if p.OnDemand {
+			status = "on-demand part"
+		}
+		if counts[status] == 0 {
+			order = append(order, status)
+		}
+		counts[status]++
+	}
+	var b strings.Builder
+	b.WriteString("batch jobs:")
+	for _, s := range order {
+		fmt.Fprintf(&b, " %d %s", counts[s], s)
+	}
+	return b.String()
+}
+
+// batchJobsOf is what the manifest says of each part.
+func batchJobsOf(parts []batchinfer.Part) []manifest.BatchJob {
+	out := make([]manifest.BatchJob, len(parts))
+	for i, p := range parts {
+		out[i] = manifest.BatchJob{Model: p.Model, Input: p.Name, Records: p.Records, OnDemand: p.OnDemand,
+			JobARN: p.JobARN, Status: p.Status, Message: p.Message}
+	}
+	return out
+}

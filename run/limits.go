@@ -1,0 +1,56 @@
+package run
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/bedrock-batch/bedrock-batch/config"
+	"github.com/bedrock-batch/bedrock-batch/ratelimit"
+)
+
+// newLimiter builds the per-model limiter of a run from the job's quotas
+// and burndown overrides.
+func newLimiter(cfg *config.Config) (*ratelimit.Models, error) {
+	burndown := ratelimit.DefaultBurndown()
+	for _, b := range cfg.Burndown {
+		pattern, factor, err := ratelimit.ParseBurndown(b)
+		if err != nil {
+			return nil, fmt.Errorf("--burndown: %w", err)
+		}
+		burndown = burndown.With(pattern, factor)
+	}
+	models := ratelimit.ModelsConfig{
+		Default:  quotaOf(cfg.QuotaFor("")),
+		PerModel: make(map[string]ratelimit.Quota),
+		Burndown: burndown,
+	}
+	for _, id := range cfg.QuotaModels() {
+		models.PerModel[id] = quotaOf(cfg.QuotaFor(id))
+	}
+	if cfg.Shard.Sharded() {
+		models.Share = 1 / float64(cfg.Shard.Count)
+	}
+	return ratelimit.NewModels(models, nil), nil
+}
+
+func quotaOf(q config.ModelQuota) ratelimit.Quota {
+	return ratelimit.Quota{RequestsPerMinute: int64(q.RequestsPerMinute), TokensPerMinute: int64(q.TokensPerMinute),
+		TokensPerDay: int64(q.TokensPerDay)}
+}
+
+// warnNoMaxTokens says once what sending no maxTokens costs: Bedrock then
+// reserves the model's whole maximum output against the quota when a call
+// starts.
+func warnNoMaxTokens(cfg *config.Config, logger *slog.Logger) {
+	if cfg.MaxTokens != nil {
+		return
+	}
+	model := cfg.ModelID
+	q := quotaOf(cfg.QuotaFor(model))
+	maxOutput := ratelimit.DefaultMaxOutput(model)
+	attrs := []any{"model", model, "reserved_per_call", maxOutput}
+	if n := ratelimit.MaxTokensCost(q, maxOutput); n >= 0 {
+		attrs = append(attrs, "calls_admitted_at_once", n, "tpm", q.TokensPerMinute)
+	}
+	logger.Warn("no --max-tokens: Bedrock reserves the model's maximum output against the tokens-per-minute quota for every call; set --max-tokens to what answers need", attrs...)
+}

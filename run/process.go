@@ -1,0 +1,124 @@
+package run
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bedrock-batch/bedrock-batch/config"
+	"github.com/bedrock-batch/bedrock-batch/ledger"
+	"github.com/bedrock-batch/bedrock-batch/manifest"
+	"github.com/bedrock-batch/bedrock-batch/pipeline"
+	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/storage"
+	"github.com/bedrock-batch/bedrock-batch/writer"
+)
+
+// Run sends every record the output does not settle and writes one row
+// per record. It returns once every finished row is committed: when all
+// records have rows, when Deps.Signals or ctx stopped it, or when it could
+// not go on (the error). Close then writes the manifest.
+func (r *Run) Run(ctx context.Context) error {
+	cfg, deps := r.cfg, r.deps
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := make(chan struct{})
+
+	// The run's own goroutines, stopped and waited for when it ends.
+	background, bgCtx := errgroup.WithContext(ctx)
+	bgCtx, stopBackground := context.WithCancel(bgCtx)
+	defer func() {
+		stopBackground()
+		background.Wait()
+	}()
+	background.Go(func() error { watchSignals(bgCtx, deps, cfg.Grace, stop, cancel); return nil })
+
+	if cfg.RetryErrors {
+		if err := r.ledger.DropErrorRows(ctx, r.out, cfg.Shard); err != nil {
+			return err
+		}
+	}
+	runID := manifest.NewRunID(r.started)
+	sink, err := writer.New(r.out, writer.Options{Format: writer.Format(cfg.OutputFormat), Style: cfg.OutputStyle, NamePrefix: cfg.Shard.DataPrefix(runID)})
+	if err != nil {
+		return err
+	}
+	files := reader.OpenFilesWith(deps.Storage, r.inputs).WithOptions(r.setup.reader)
+	defer files.Close()
+	source := ledger.NewFilter(files, cfg.Shard, r.ledger, cfg.RetryErrors)
+	opts := r.pipelineOptions()
+	if counter, ok := deps.Model.(pipeline.Counter); ok && cfg.CountTokens {
+		opts.Counter = counter
+	}
+
+	var runSource reader.Source = source
+	var route *batchRoute
+	if cfg.Route != "" && cfg.Route != config.RouteOnDemand {
+		if route, err = r.startBatchRoute(ctx, background, bgCtx, stop, source); err != nil {
+			return fmt.Errorf("batch inference: %w", err)
+		}
+		runSource, opts.Answered = route.source, route.rows
+	}
+	p := pipeline.New(runSource, deps.Model, sink, opts)
+	r.ran = true // from here on, Close writes a manifest
+
+	deps.Logger.Info("run starting", "run_id", runID, "shard", cfg.Shard.String(), "inputs", len(r.inputs), "model", cfg.ModelID,
+		"concurrency", cfg.Concurrency, "limits", quotaOf(cfg.QuotaFor("")).String(), "output", r.out.URI(""),
+		"rows_already_in_output", r.ledger.Totals.Records)
+	warnNoMaxTokens(cfg, deps.Logger)
+	var jobStates func() string
+	if route != nil {
+		jobStates = func() string { return describeParts(route.route.Parts()) }
+	}
+	background.Go(func() error { showProgress(bgCtx, deps, p, jobStates); return nil })
+	if cfg.Shard.Sharded() {
+		background.Go(func() error { watchSiblings(bgCtx, deps, cfg.Shard, r.out, r.limiter); return nil })
+	}
+
+	summary, runErr := p.Run(ctx, stop)
+	if route != nil {
+		if err := route.wait(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("batch inference: %w", err)
+		}
+	}
+	writeCtx := context.WithoutCancel(ctx)
+	if closeErr := sink.Close(writeCtx); closeErr != nil && runErr == nil {
+		runErr = closeErr
+	}
+	if runErr != nil {
+		if n, err := storage.Abandon(writeCtx, r.out); err != nil {
+			deps.Logger.Error("aborting unfinished uploads", "output", r.out.URI(""), "error", err)
+		} else if n > 0 {
+			deps.Logger.Info("aborted unfinished uploads", "output", r.out.URI(""), "count", n)
+		}
+	}
+	r.manifest = r.buildManifest(runID, source, sink.Files(), summary, runErr)
+	if route != nil {
+		r.manifest.BatchJobs = batchJobsOf(route.route.Parts())
+	}
+	return runErr
+}
+
+// pipelineOptions are the pipeline's options from the configuration.
+func (r *Run) pipelineOptions() pipeline.Options {
+	cfg := r.cfg
+	stopAfter := cfg.StopAfterErrors
+	if stopAfter == 0 {
+		stopAfter = -1 // never
+	}
+	opts := pipeline.Options{
+		Concurrency:     cfg.Concurrency,
+		Requests:        r.setup.builder,
+		SchemaAttempts:  cfg.SchemaAttempts,
+		EchoModelInput:  cfg.OutputStyle == config.StyleBedrockBatch,
+		Retry:           pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
+		CommitInterval:  cfg.CommitInterval,
+		Limiter:         pipeline.RateLimited(r.limiter),
+		StopAfterErrors: stopAfter,
+	}
+	if r.setup.schema != nil {
+		opts.Schema = r.setup.schema
+	}
+	return opts
+}

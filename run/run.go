@@ -1,0 +1,198 @@
+// Package run owns one run of a job from start to end: Open checks what it
+// can before any paid call and reads what the output already holds; Run,
+// DryRun or Validate does the work; Close writes the manifest. Every
+// goroutine of a run (the pipeline, the batch-inference route, the
+// sibling-shard watcher, progress and the signal handler) is started and
+// waited for here, on an injected clock.
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/batchinfer"
+	"github.com/bedrock-batch/bedrock-batch/config"
+	"github.com/bedrock-batch/bedrock-batch/ledger"
+	"github.com/bedrock-batch/bedrock-batch/manifest"
+	"github.com/bedrock-batch/bedrock-batch/pipeline"
+	"github.com/bedrock-batch/bedrock-batch/prices"
+	"github.com/bedrock-batch/bedrock-batch/ratelimit"
+	"github.com/bedrock-batch/bedrock-batch/reader"
+	"github.com/bedrock-batch/bedrock-batch/storage"
+)
+
+// Clock tells the time and wakes a waiter; tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Deps are the parts a run talks to. The caller makes them: cmd/batch from
+// the AWS configuration, tests from emulators.
+type Deps struct {
+	// Model is Bedrock Runtime.
+	Model pipeline.Model
+	// Control is the Bedrock control plane, for the batch-inference route.
+	Control batchinfer.Control
+	// Storage opens the inputs, the output, the staging prefix and media.
+	Storage *storage.Router
+	// Logger gets what the run has to say; nil discards it.
+	Logger *slog.Logger
+	// Progress gets a live progress line when Terminal is set; otherwise
+	// progress is logged.
+	Progress io.Writer
+	Terminal bool
+	// Signals stop the run: the first makes it take no new records and
+	// let calls in flight finish within Config.Grace; the second, or the
+	// end of the grace, abandons them. Nil: only ctx stops it.
+	Signals <-chan os.Signal
+	// Clock is the clock of every interval a run keeps; nil is the real
+	// clock.
+	Clock Clock
+	// ProgressInterval is how often progress is shown (default 10 s, or
+	// 250 ms on a terminal); SiblingInterval how often a shard looks for
+	// siblings that finished (default 15 s).
+	ProgressInterval, SiblingInterval time.Duration
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Progress == nil {
+		d.Progress = io.Discard
+	}
+	if d.Clock == nil {
+		d.Clock = realClock{}
+	}
+	if d.ProgressInterval <= 0 {
+		d.ProgressInterval = 10 * time.Second
+		if d.Terminal {
+			d.ProgressInterval = 250 * time.Millisecond
+		}
+	}
+	if d.SiblingInterval <= 0 {
+		d.SiblingInterval = 15 * time.Second
+	}
+	if d.Storage == nil {
+		d.Storage = storage.NewRouter(nil)
+	}
+	return d
+}
+
+// Run is one run of a job, opened.
+type Run struct {
+	cfg     *config.Config
+	deps    Deps
+	started time.Time
+
+	prices  *prices.Prices
+	inputs  []reader.Input
+	out     storage.Dir
+	ledger  *ledger.Ledger
+	setup   *requestSetup
+	limiter *ratelimit.Models
+
+	// Set by Run, for Close.
+	ran      bool
+	manifest *manifest.Manifest
+}
+
+// Open checks the job against everything that can be checked before a
+// paid call (prices, inputs, the output writable, the request options)
+// and reads what the output already holds, removing what a killed run of
+// the same shard left half written.
+func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
+	deps = deps.withDefaults()
+	r := &Run{cfg: cfg, deps: deps, started: deps.Clock.Now()}
+	var err error
+	if r.prices, err = prices.LoadPrices(cfg.PricesFile); err != nil {
+		return nil, err
+	}
+	if r.inputs, err = r.expandInputs(ctx); err != nil {
+		return nil, err
+	}
+	if r.out, err = deps.Storage.Dir(ctx, cfg.Output); err != nil {
+		return nil, err
+	}
+	if err := storage.CheckWritable(ctx, r.out); err != nil {
+		return nil, err
+	}
+	if r.ledger, err = openLedger(ctx, r.out, cfg); err != nil {
+		return nil, err
+	}
+	if r.setup, err = setUpRequests(cfg, deps.Storage); err != nil {
+		return nil, err
+	}
+	if r.limiter, err = newLimiter(cfg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// expandInputs turns the configured inputs (files, globs, S3 keys,
+// prefixes and globs) into the files to read, each with its format.
+func (r *Run) expandInputs(ctx context.Context) ([]reader.Input, error) {
+	paths, err := r.deps.Storage.Expand(ctx, r.cfg.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	inputs := make([]reader.Input, len(paths))
+	for i, p := range paths {
+		inputs[i] = reader.Input{Path: p, Format: reader.Format(r.cfg.InputFormat)}
+		if inputs[i].Format == "" {
+			format, err := reader.FormatOf(p)
+			if err != nil {
+				return nil, fmt.Errorf("%w (use --input-format)", err)
+			}
+			inputs[i].Format = format
+		}
+	}
+	return inputs, nil
+}
+
+// openLedger removes what a killed earlier run of this shard left half
+// written and reads what the output already holds.
+func openLedger(ctx context.Context, out storage.Dir, cfg *config.Config) (*ledger.Ledger, error) {
+	names, err := out.List(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	stale := ledger.Superseded(names)
+	for _, name := range names {
+		if ledger.IsStaleTemp(name, cfg.Shard) {
+			stale = append(stale, name)
+		}
+	}
+	for _, name := range stale {
+		if err := out.Remove(ctx, name); err != nil {
+			return nil, err
+		}
+	}
+	return ledger.Scan(ctx, out, cfg.Shard)
+}
+
+// Close writes the manifest of a run that ran, and returns it; after
+// DryRun or Validate there is none.
+func (r *Run) Close(ctx context.Context) (*manifest.Manifest, error) {
+	if !r.ran {
+		return nil, nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := manifest.Write(ctx, r.out, r.manifest); err != nil {
+		return r.manifest, err
+	}
+	return r.manifest, nil
+}
+
+// Output is the output's location, for messages.
+func (r *Run) Output() storage.Dir { return r.out }
