@@ -12,97 +12,107 @@ import (
 
 	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 	"github.com/bedrock-batch/bedrock-batch/shard"
+	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
 // Config is one run's configuration, validated once before anything starts.
-// It never holds credentials: those come from the AWS chain at run time.
+// Its fields are set through Options, which say each one's flag, job-file
+// key and help. It never holds credentials: those come from the AWS chain
+// at run time.
 type Config struct {
-	Inputs       []string `json:"inputs"`
-	InputFormat  string   `json:"input_format,omitempty"`
-	Output       string   `json:"output"`
-	OutputFormat string   `json:"output_format"`
+	Inputs       []string
+	InputFormat  string
+	Output       string
+	OutputFormat string
 
-	ModelID       string   `json:"model_id"`
-	System        string   `json:"-"` // a prompt: kept out of the manifest
-	MaxTokens     *int32   `json:"max_tokens,omitempty"`
-	Temperature   *float32 `json:"temperature,omitempty"`
-	TopP          *float32 `json:"top_p,omitempty"`
-	StopSequences []string `json:"stop_sequences,omitempty"`
+	ModelID       string
+	System        string // a prompt: kept out of the manifest
+	MaxTokens     *int32
+	Temperature   *float32
+	TopP          *float32
+	StopSequences []string
 	// AdditionalFields is additionalModelRequestFields for every call, a
 	// JSON object text; a record's own is merged over it.
-	AdditionalFields string `json:"additional_model_request_fields,omitempty"`
+	AdditionalFields string
 
 	// The request: how records become Converse calls (issue 6).
-	Stream           bool     `json:"stream,omitempty"`
-	TemplateFile     string   `json:"template,omitempty"`
-	IDField          string   `json:"id_field,omitempty"`
-	PromptField      string   `json:"prompt_field,omitempty"`
-	DocumentFields   []string `json:"document_fields,omitempty"`
-	ImageFields      []string `json:"image_fields,omitempty"`
-	SystemFile       string   `json:"system_file,omitempty"`
-	CacheSystem      bool     `json:"cache_system,omitempty"`
-	ServiceTier      string   `json:"service_tier,omitempty"`
-	Latency          string   `json:"latency,omitempty"`
-	Guardrail        string   `json:"guardrail,omitempty"` // ID:VERSION
-	GuardrailTrace   bool     `json:"guardrail_trace,omitempty"`
-	JSONSchemaFile   string   `json:"json_schema,omitempty"`
-	SchemaAttempts   int      `json:"schema_attempts,omitempty"`
-	S3LocationModels []string `json:"s3_location_models,omitempty"`
+	Stream           bool
+	TemplateFile     string
+	IDField          string
+	PromptField      string
+	DocumentFields   []string
+	ImageFields      []string
+	SystemFile       string
+	CacheSystem      bool
+	ServiceTier      string
+	Latency          string
+	Guardrail        string // ID:VERSION
+	GuardrailTrace   bool
+	JSONSchemaFile   string
+	SchemaAttempts   int
+	S3LocationModels []string
 	// The route (issue 9): on-demand, batch-inference or auto.
-	Route           string        `json:"route,omitempty"`
-	RoleARN         string        `json:"role_arn,omitempty"`
-	Staging         string        `json:"staging,omitempty"`
-	Deadline        string        `json:"deadline,omitempty"` // a duration from the start, or an RFC 3339 time
-	DeadlineMargin  time.Duration `json:"deadline_margin,omitempty"`
-	BatchMinRecords int           `json:"batch_min_records,omitempty"`
-	BatchMaxRecords int           `json:"batch_max_records,omitempty"`
-	BatchMaxBytes   int64         `json:"batch_max_bytes,omitempty"`
-	BatchPoll       time.Duration `json:"batch_poll,omitempty"`
+	Route           string
+	RoleARN         string
+	Staging         string
+	Deadline        string // a duration from the start, or an RFC 3339 time
+	DeadlineMargin  time.Duration
+	BatchMinRecords int
+	BatchMaxRecords int
+	BatchMaxBytes   int64
+	BatchPoll       time.Duration
 	// BatchResubmit gives the records of a job that failed or expired to
 	// one new job instead of on-demand.
-	BatchResubmit bool `json:"batch_resubmit,omitempty"`
+	BatchResubmit bool
 	// ControlEndpoint overrides the Bedrock control-plane endpoint (batch
 	// inference jobs); default AWS_ENDPOINT_URL_BEDROCK, else the region's.
-	ControlEndpoint string `json:"bedrock_control_endpoint,omitempty"`
+	ControlEndpoint string
 	// OutputStyle is "rows" (the tool's flat rows) or "bedrock-batch"
 	// (Bedrock batch inference's output lines).
-	OutputStyle string `json:"output_style,omitempty"`
+	OutputStyle string
 
-	Concurrency       int `json:"concurrency"`
-	RequestsPerMinute int `json:"requests_per_minute,omitempty"`
-	TokensPerMinute   int `json:"tokens_per_minute,omitempty"`
+	Concurrency       int
+	RequestsPerMinute int
+	TokensPerMinute   int
 	// TokensPerDay is each model's daily token budget (0 = none).
-	TokensPerDay int `json:"tokens_per_day,omitempty"`
+	TokensPerDay int
 	// Quotas are models' own quotas, over the defaults above.
-	Quotas map[string]ModelQuota `json:"quotas,omitempty"`
+	Quotas map[string]ModelQuota
 	// Burndown overrides the burndown table: "PATTERN=N" each.
-	Burndown []string `json:"burndown,omitempty"`
+	Burndown []string
 	// StopAfterErrors stops the run after this many calls in a row to one
 	// model fail with the same non-retryable error (0 = never).
-	StopAfterErrors int           `json:"stop_after_errors"`
-	MaxAttempts     int           `json:"max_attempts"`
-	RequestTimeout  time.Duration `json:"request_timeout"`
-	Grace           time.Duration `json:"grace"`
-	CommitInterval  time.Duration `json:"commit_interval"`
+	StopAfterErrors int
+	MaxAttempts     int
+	RequestTimeout  time.Duration
+	Grace           time.Duration
+	CommitInterval  time.Duration
 
-	Region          string `json:"region,omitempty"`
-	BedrockEndpoint string `json:"bedrock_endpoint,omitempty"`
-	S3Endpoint      string `json:"s3_endpoint,omitempty"`
-	S3PathStyle     bool   `json:"s3_path_style,omitempty"`
+	Region          string
+	BedrockEndpoint string
+	S3Endpoint      string
+	S3PathStyle     bool
 
 	// Shard is this worker's part of the input when several workers split
 	// it: records whose id hashes to Shard.Index of Shard.Count.
-	Shard shard.Shard `json:"shard"`
+	Shard shard.Shard
 	// RetryErrors sends records that have an error row again on resume.
-	RetryErrors bool `json:"retry_errors,omitempty"`
+	RetryErrors bool
 	// DryRun reads and checks the inputs and estimates cost and time
 	// without calling the model (a command-line choice, not a job key).
-	DryRun bool `json:"-"`
+	DryRun bool
+	// Demo calls a built-in emulator instead of AWS.
+	Demo bool
+	// JobFile is the job file the options were read from, if any.
+	JobFile string
+	// Shards is the shard count of a Kubernetes Indexed Job, whose
+	// JOB_COMPLETION_INDEX says which shard this is.
+	Shards int
 	// CountTokens counts input tokens exactly with Bedrock's CountTokens
 	// instead of estimating them: a dry run's totals, a run's reservations.
-	CountTokens bool `json:"count_tokens,omitempty"`
+	CountTokens bool
 	// PricesFile overrides the shipped price table.
-	PricesFile string `json:"prices_file,omitempty"`
+	PricesFile string
 }
 
 // Output formats.
@@ -248,9 +258,9 @@ var guardrailID = regexp.MustCompile(`^(([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a
 
 // Routes.
 const (
-	RouteOnDemand       = "on-demand"
-	RouteBatchInference = "batch-inference"
-	RouteAuto           = "auto"
+	RouteOnDemand       = writer.RouteOnDemand
+	RouteBatchInference = writer.RouteBatchInference
+	RouteAuto           = "auto" // batch inference, kept to a deadline
 )
 
 // validateRoute checks the batch-inference options.

@@ -6,101 +6,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/bedrock-batch/bedrock-batch/shard"
 )
-
-// jobKeys maps each job-file key, the name of the `batch run` flag, to the
-// Config field it sets. The field's type decides what the key accepts:
-//
-//	string          a scalar
-//	[]string        a scalar or a list of scalars
-//	int, *int32     an integer (*int32: set only when given, so 0 is sent)
-//	*float32        a number (likewise)
-//	time.Duration   a Go duration such as "90s" or "5m"
-//	bool            true or false (also yes/no, on/off)
-//	Shard           "I/N", such as "2/8"
-//
-// Adding a key is one line here.
-var jobKeys = []struct {
-	name  string
-	field func(*Config) any
-}{
-	{"input", func(c *Config) any { return &c.Inputs }},
-	{"input-format", func(c *Config) any { return &c.InputFormat }},
-	{"output", func(c *Config) any { return &c.Output }},
-	{"output-format", func(c *Config) any { return &c.OutputFormat }},
-	{"model", func(c *Config) any { return &c.ModelID }},
-	{"system", func(c *Config) any { return &c.System }},
-	{"max-tokens", func(c *Config) any { return &c.MaxTokens }},
-	{"temperature", func(c *Config) any { return &c.Temperature }},
-	{"top-p", func(c *Config) any { return &c.TopP }},
-	{"stop", func(c *Config) any { return &c.StopSequences }},
-	{"concurrency", func(c *Config) any { return &c.Concurrency }},
-	{"rpm", func(c *Config) any { return &c.RequestsPerMinute }},
-	{"tpm", func(c *Config) any { return &c.TokensPerMinute }},
-	{"max-attempts", func(c *Config) any { return &c.MaxAttempts }},
-	{"request-timeout", func(c *Config) any { return &c.RequestTimeout }},
-	{"grace", func(c *Config) any { return &c.Grace }},
-	{"commit-interval", func(c *Config) any { return &c.CommitInterval }},
-	{"region", func(c *Config) any { return &c.Region }},
-	{"bedrock-endpoint", func(c *Config) any { return &c.BedrockEndpoint }},
-	{"s3-endpoint", func(c *Config) any { return &c.S3Endpoint }},
-	{"s3-path-style", func(c *Config) any { return &c.S3PathStyle }},
-	{"shard", func(c *Config) any { return &c.Shard }},
-	{"retry-errors", func(c *Config) any { return &c.RetryErrors }},
-	{"prices", func(c *Config) any { return &c.PricesFile }},
-	{"additional-fields", func(c *Config) any { return &c.AdditionalFields }},
-	{"stream", func(c *Config) any { return &c.Stream }},
-	{"template", func(c *Config) any { return &c.TemplateFile }},
-	{"id-field", func(c *Config) any { return &c.IDField }},
-	{"prompt-field", func(c *Config) any { return &c.PromptField }},
-	{"document-field", func(c *Config) any { return &c.DocumentFields }},
-	{"image-field", func(c *Config) any { return &c.ImageFields }},
-	{"system-file", func(c *Config) any { return &c.SystemFile }},
-	{"cache-system", func(c *Config) any { return &c.CacheSystem }},
-	{"service-tier", func(c *Config) any { return &c.ServiceTier }},
-	{"latency", func(c *Config) any { return &c.Latency }},
-	{"guardrail", func(c *Config) any { return &c.Guardrail }},
-	{"guardrail-trace", func(c *Config) any { return &c.GuardrailTrace }},
-	{"json-schema", func(c *Config) any { return &c.JSONSchemaFile }},
-	{"schema-attempts", func(c *Config) any { return &c.SchemaAttempts }},
-	{"s3-location-models", func(c *Config) any { return &c.S3LocationModels }},
-	{"output-style", func(c *Config) any { return &c.OutputStyle }},
-	{"tpd", func(c *Config) any { return &c.TokensPerDay }},
-	{"count-tokens", func(c *Config) any { return &c.CountTokens }},
-	{"route", func(c *Config) any { return &c.Route }},
-	{"role-arn", func(c *Config) any { return &c.RoleARN }},
-	{"staging", func(c *Config) any { return &c.Staging }},
-	{"deadline", func(c *Config) any { return &c.Deadline }},
-	{"deadline-margin", func(c *Config) any { return &c.DeadlineMargin }},
-	{"batch-min-records", func(c *Config) any { return &c.BatchMinRecords }},
-	{"batch-max-records", func(c *Config) any { return &c.BatchMaxRecords }},
-	{"batch-poll", func(c *Config) any { return &c.BatchPoll }},
-	{"batch-resubmit", func(c *Config) any { return &c.BatchResubmit }},
-	{"bedrock-control-endpoint", func(c *Config) any { return &c.ControlEndpoint }},
-	{"quotas", func(c *Config) any { return &c.Quotas }},
-	{"burndown", func(c *Config) any { return &c.Burndown }},
-	{"stop-after-errors", func(c *Config) any { return &c.StopAfterErrors }},
-}
-
-// JobFileKeys returns the keys a job file may hold, the names of the
-// `batch run` flags they stand for.
-func JobFileKeys() []string {
-	keys := make([]string, len(jobKeys))
-	for i, k := range jobKeys {
-		keys[i] = k.name
-	}
-	return keys
-}
 
 // LoadJobFile reads a YAML (or JSON) job file into cfg, on top of what cfg
 // already holds: a key the file does not set leaves its field as it was,
@@ -146,12 +58,12 @@ func parseJobFile(name string, data []byte, getenv func(string) string, cfg *Con
 		if errors.Is(err, io.EOF) {
 			return fail("empty job file: want a mapping of keys such as \"model: ...\"")
 		}
-		return nil, &ConfigError{Problems: []string{yamlProblem(name, err)}}
+		return nil, &ConfigError{Problems: []string{yamlProblem(name, data, err)}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, &ConfigError{Problems: []string{yamlProblem(name, err)}}
+			return nil, &ConfigError{Problems: []string{yamlProblem(name, data, err)}}
 		}
 		return nil, &ConfigError{Problems: []string{fmt.Sprintf("%s:%d: a second YAML document: a job file holds one", name, extra.Line)}}
 	}
@@ -179,8 +91,12 @@ func parseJobFile(name string, data []byte, getenv func(string) string, cfg *Con
 			continue
 		}
 		firstLine[key] = keyNode.Line
-		field := fieldFor(&c, key)
-		if field == nil {
+		opt, known := Lookup(key)
+		if !known || opt.FlagOnly {
+			if known {
+				p.addf(keyNode, "%q is a command-line flag, not a job-file key", key)
+				continue
+			}
 			if hint := suggestKey(key); hint != "" {
 				p.addf(keyNode, "unknown key %q (did you mean %q?)", key, hint)
 			} else {
@@ -188,7 +104,7 @@ func parseJobFile(name string, data []byte, getenv func(string) string, cfg *Con
 			}
 			continue
 		}
-		if p.decode(key, value, field) {
+		if p.decode(&c, opt, value) {
 			set[key] = true
 		}
 	}
@@ -197,16 +113,6 @@ func parseJobFile(name string, data []byte, getenv func(string) string, cfg *Con
 	}
 	*cfg = c
 	return set, nil
-}
-
-// fieldFor returns a pointer to the field of c that key sets, or nil.
-func fieldFor(c *Config, key string) any {
-	for _, k := range jobKeys {
-		if k.name == key {
-			return k.field(c)
-		}
-	}
-	return nil
 }
 
 // jobParser collects the problems of one job file.
@@ -220,108 +126,36 @@ func (p *jobParser) addf(n *yaml.Node, format string, args ...any) {
 	p.problems = append(p.problems, fmt.Sprintf("%s:%d: ", p.name, n.Line)+fmt.Sprintf(format, args...))
 }
 
-// decode sets *field from the value node of key and reports whether it did.
-func (p *jobParser) decode(key string, n *yaml.Node, field any) bool {
-	if quotas, ok := field.(*map[string]ModelQuota); ok {
+// decode sets the option's field of c from its value node and reports
+// whether it did. A list replaces what the field held; every value is
+// parsed as its flag's would be.
+func (p *jobParser) decode(c *Config, opt *Option, n *yaml.Node) bool {
+	key := opt.Name
+	if quotas, ok := opt.Field(c).(*map[string]ModelQuota); ok {
 		return p.decodeQuotas(key, n, quotas)
 	}
-	if list, ok := field.(*[]string); ok {
-		if n.Kind != yaml.SequenceNode {
-			s, ok := p.scalar(key, n, "a string or a list of strings")
-			if ok {
-				*list = []string{s}
-			}
-			return ok
+	items := []*yaml.Node{n}
+	if opt.isList(c) {
+		if n.Kind == yaml.SequenceNode {
+			items = n.Content
 		}
-		values := make([]string, 0, len(n.Content))
-		good := true
-		for _, item := range n.Content {
-			s, ok := p.scalar(key, resolveAlias(item), "a string")
-			good = good && ok
-			values = append(values, s)
+		if list, ok := opt.Field(c).(*[]string); ok {
+			*list = nil
 		}
-		if good {
-			*list = values
-		}
-		return good
 	}
-
-	var want string
-	switch field.(type) {
-	case *string:
-		want = "a string"
-	case *int, **int32:
-		want = "an integer"
-	case **float32:
-		want = "a number"
-	case *time.Duration:
-		want = `a duration such as "90s"`
-	case *bool:
-		want = "true or false"
-	case *shard.Shard:
-		want = `"I/N" such as "2/8"`
-	default:
-		panic(fmt.Sprintf("jobs: key %q has a field of type %T that the job file cannot set", key, field))
+	good := true
+	for _, item := range items {
+		s, ok := p.scalar(key, resolveAlias(item), opt.want())
+		if !ok {
+			good = false
+			continue
+		}
+		if err := opt.set(c, s); err != nil {
+			p.addf(item, "%s: %v", key, err)
+			good = false
+		}
 	}
-	s, ok := p.scalar(key, n, want)
-	if !ok {
-		return false
-	}
-	bad := func() bool { p.addf(n, "%s: want %s, got %q", key, want, s); return false }
-	badInt := func(err error) bool {
-		if errors.Is(err, strconv.ErrRange) {
-			p.addf(n, "%s: %s is out of range", key, s)
-			return false
-		}
-		return bad()
-	}
-	switch f := field.(type) {
-	case *string:
-		*f = s
-	case *int:
-		v, err := parseInt(s, strconv.IntSize)
-		if err != nil {
-			return badInt(err)
-		}
-		*f = int(v)
-	case **int32:
-		v, err := parseInt(s, 32)
-		if err != nil {
-			return badInt(err)
-		}
-		v32 := int32(v)
-		*f = &v32
-	case **float32:
-		v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return bad()
-		}
-		v32 := float32(v)
-		*f = &v32
-	case *time.Duration:
-		v, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil {
-			return bad()
-		}
-		*f = v
-	case *bool:
-		switch strings.ToLower(strings.TrimSpace(s)) {
-		case "true", "yes", "on":
-			*f = true
-		case "false", "no", "off":
-			*f = false
-		default:
-			return bad()
-		}
-	case *shard.Shard:
-		owner, problem := parseJobShard(s)
-		if problem != "" {
-			p.addf(n, "%s %q: %s", key, s, problem)
-			return false
-		}
-		*f = owner
-	}
-	return true
+	return good
 }
 
 // scalar returns the text of a scalar node with ${NAME} expanded, or
@@ -341,32 +175,6 @@ func (p *jobParser) scalar(key string, n *yaml.Node, want string) (string, bool)
 		return "", false
 	}
 	return s, true
-}
-
-// parseInt parses a decimal integer; YAML's digit separators (2_000_000)
-// are allowed.
-func parseInt(s string, bits int) (int64, error) {
-	return strconv.ParseInt(strings.ReplaceAll(strings.TrimSpace(s), "_", ""), 10, bits)
-}
-
-// parseJobShard parses "I/N" with 0 <= I < N, or says what is wrong with
-// it, in more detail than ParseShard for a job file's line.
-func parseJobShard(s string) (shard.Shard, string) {
-	index, count, ok := strings.Cut(strings.TrimSpace(s), "/")
-	if !ok {
-		return shard.Shard{}, `want "I/N" such as "2/8" (shard I of N, counting from 0)`
-	}
-	i, err1 := strconv.Atoi(strings.TrimSpace(index))
-	n, err2 := strconv.Atoi(strings.TrimSpace(count))
-	switch {
-	case err1 != nil || err2 != nil:
-		return shard.Shard{}, `want "I/N" with whole numbers, such as "2/8"`
-	case n < 1:
-		return shard.Shard{}, "the count N must be at least 1"
-	case i < 0 || i >= n:
-		return shard.Shard{}, fmt.Sprintf("the index must be from 0 to %d (shards count from 0)", n-1)
-	}
-	return shard.Shard{Index: i, Count: n}, ""
 }
 
 // envName is what ${...} may hold: NAME or NAME:-default.
@@ -421,13 +229,13 @@ func expandEnv(s string, getenv func(string) string) (string, error) {
 func suggestKey(key string) string {
 	normal := strings.ToLower(strings.ReplaceAll(key, "_", "-"))
 	best, bestDist := "", 0
-	for _, k := range jobKeys {
-		if k.name == normal {
-			return k.name
+	for _, o := range Options {
+		if o.Name == normal {
+			return o.Name
 		}
-		d := editDistance(normal, k.name)
+		d := editDistance(normal, o.Name)
 		if best == "" || d < bestDist {
-			best, bestDist = k.name, d
+			best, bestDist = o.Name, d
 		}
 	}
 	// Close enough to be a typo: up to a third of the key's letters, at
@@ -481,57 +289,22 @@ func describeNode(n *yaml.Node) string {
 	}
 }
 
-// yamlLine matches the line in the YAML parser's messages.
-var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
-
-// yamlParserProblems are the messages of yaml.v3's parser (as opposed to
-// its scanner), whose line numbers count from 0 where the scanner's count
-// from 1 (gopkg.in/yaml.v3 v3.0.1, decode.go, parser.fail).
-var yamlParserProblems = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected <document start>": true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"found duplicate %TAG directive":         true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
-}
-
-// isYAMLReaderProblem reports whether msg is an encoding error of yaml.v3's
-// reader, which has no line.
-func isYAMLReaderProblem(msg string) bool {
-	for _, prefix := range []string{"invalid ", "incomplete UTF-8", "control characters", "input error"} {
-		if strings.HasPrefix(msg, prefix) {
-			return true
+// yamlProblem names the file in a YAML syntax error. The message and its
+// line are yaml.v3's own, as it gives them: rewriting its text would break
+// silently when its wording changes. An unquoted value starting with * or
+// & (a glob, where YAML expects an alias or an anchor) is pointed out
+// from the file itself.
+func yamlProblem(name string, data []byte, err error) string {
+	problem := fmt.Sprintf("%s: %v", name, err)
+	for i, line := range strings.Split(string(data), "\n") {
+		key, value, ok := strings.Cut(line, ":")
+		value = strings.TrimSpace(value)
+		if !ok || strings.HasPrefix(strings.TrimSpace(key), "#") || len(value) < 2 || (value[0] != '*' && value[0] != '&') {
+			continue
+		}
+		if c := value[1]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			problem += fmt.Sprintf("\n%s:%d: a value that starts with %c must be quoted: %s: %q", name, i+1, value[0], strings.TrimSpace(key), value)
 		}
 	}
-	return false
-}
-
-// yamlProblem turns a YAML syntax error into "FILE:LINE: message".
-func yamlProblem(name string, err error) string {
-	m := yamlLine.FindStringSubmatch(err.Error())
-	if m == nil {
-		return fmt.Sprintf("%s: %v", name, err)
-	}
-	line, msg := 0, m[2]
-	if m[1] != "" {
-		line, _ = strconv.Atoi(m[1])
-	}
-	switch {
-	case yamlParserProblems[msg]:
-		line++
-	case line == 0 && !isYAMLReaderProblem(msg):
-		line = 1 // the scanner leaves out line 1
-	}
-	if msg == "did not find expected alphabetic or numeric character" {
-		msg += ` (a value that starts with * or & must be quoted: input: "data/*.jsonl")`
-	}
-	if line == 0 {
-		return fmt.Sprintf("%s: %s", name, msg)
-	}
-	return fmt.Sprintf("%s:%d: %s", name, line, msg)
+	return problem
 }

@@ -23,12 +23,13 @@ func (c *Config) SetQuota(kind, value string) error {
 	if !perModel {
 		number, model = model, ""
 	}
-	n, err := strconv.Atoi(strings.ReplaceAll(strings.TrimSpace(number), "_", ""))
-	if err != nil || n < 0 {
-		return fmt.Errorf("--%s %q: want N or MODEL_ID=N, N a whole number (0 = no limit)", kind, value)
+	n64, err := parseInt(strings.TrimSpace(number), strconv.IntSize)
+	if err != nil || n64 < 0 {
+		return fmt.Errorf("want N or MODEL_ID=N, N a whole number (0 = no limit), got %q", value)
 	}
+	n := int(n64)
 	if perModel && strings.TrimSpace(model) == "" {
-		return fmt.Errorf("--%s %q: no model id before '='", kind, value)
+		return fmt.Errorf("no model id before '=' in %q", value)
 	}
 	if !perModel {
 		switch kind {
@@ -121,7 +122,15 @@ func (p *jobParser) decodeQuotas(key string, n *yaml.Node, quotas *map[string]Mo
 				good = false
 				continue
 			}
-			if !p.decode(key+"."+model+"."+name, resolveAlias(valueNode.Content[j+1]), field) {
+			sub := key + "." + model + "." + name
+			n := resolveAlias(valueNode.Content[j+1])
+			text, ok := p.scalar(sub, n, "an integer")
+			if !ok {
+				good = false
+				continue
+			}
+			if err := setField(field, text); err != nil {
+				p.addf(n, "%s: %v", sub, err)
 				good = false
 			}
 		}

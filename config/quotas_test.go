@@ -35,7 +35,7 @@ func TestSetQuota(t *testing.T) {
 		t.Errorf("QuotaModels %v", got)
 	}
 	for _, bad := range []string{"lots", "-1", "=5", "m=x"} {
-		if err := c.SetQuota("tpm", bad); err == nil || !strings.Contains(err.Error(), "--tpm") {
+		if err := c.SetQuota("tpm", bad); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("SetQuota(tpm, %q) = %v", bad, err)
 		}
 	}

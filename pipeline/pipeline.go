@@ -19,11 +19,6 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
-// Source yields records one at a time and io.EOF after the last.
-type Source interface {
-	Next(ctx context.Context) (reader.Record, error)
-}
-
 // Model answers one request with one call.
 type Model interface {
 	Converse(ctx context.Context, req *bedrock.Request) (bedrock.Response, error)
@@ -150,7 +145,7 @@ const DefaultSchemaAttempts = 3
 
 // Run is one pass of a source through the model into a sink.
 type Run struct {
-	source Source
+	source reader.Source
 	model  Model
 	sink   Sink
 	opts   Options
@@ -166,7 +161,7 @@ type Run struct {
 }
 
 // New returns a Run; nothing starts until Run.Run.
-func New(source Source, model Model, sink Sink, opts Options) *Run {
+func New(source reader.Source, model Model, sink Sink, opts Options) *Run {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}

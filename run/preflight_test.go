@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/bedrock-batch/bedrock-batch/config"
+	"github.com/bedrock-batch/bedrock-batch/pipeline"
 )
 
 func TestPreflight(t *testing.T) {
@@ -43,5 +44,17 @@ func TestPreflight(t *testing.T) {
 	}
 	if got := modelRules(); !reflect.DeepEqual(got[0].OneOf, []string{"temperature", "top_p"}) {
 		t.Errorf("rules table: %+v", got[0])
+	}
+}
+
+// TestConfigDefaultsAreThePipelines: the option table's defaults are the
+// pipeline's own, so a run from flags and a run from a test agree.
+func TestConfigDefaultsAreThePipelines(t *testing.T) {
+	c := config.Defaults()
+	if c.MaxAttempts != pipeline.DefaultRetry.MaxAttempts || c.RequestTimeout != pipeline.DefaultRetry.AttemptTimeout ||
+		c.StopAfterErrors != pipeline.DefaultStopAfterErrors {
+		t.Errorf("config defaults: max-attempts %d, request-timeout %s, stop-after-errors %d; the pipeline's: %d, %s, %d",
+			c.MaxAttempts, c.RequestTimeout, c.StopAfterErrors,
+			pipeline.DefaultRetry.MaxAttempts, pipeline.DefaultRetry.AttemptTimeout, pipeline.DefaultStopAfterErrors)
 	}
 }

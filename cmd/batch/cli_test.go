@@ -33,7 +33,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad temperature", []string{"run", "--input", input, "--output", out, "--model", "m", "--temperature", "warm"}, exitUsage, "warm"},
 		{"input not found", []string{"run", "--input", filepath.Join(dir, "nope.jsonl"), "--output", out, "--model", "m"}, exitFailed, "nope.jsonl"},
 		{"unknown extension", []string{"run", "--input", filepath.Join(dir, "in.jsonl"), "--input", writeFile(t, dir, "x.csv", "a,b\n"), "--output", out, "--model", "m"}, exitFailed, "x.csv"},
-		{"help", []string{"run", "--help"}, exitOK, "-concurrency int"},
+		{"help", []string{"run", "--help"}, exitOK, "--concurrency N"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

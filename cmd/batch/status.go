@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -14,29 +13,24 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
+// statusOptions are the options of status, shared with run.
+var statusOptions = []string{"output", "region", "s3-endpoint", "s3-path-style"}
+
 func statusCommand(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("batch status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: batch status --output DIR|s3://bucket/prefix/\n\n"+
+	cfg, err := config.ParseSome(args, statusOptions...)
+	if errors.Is(err, config.ErrHelp) {
+		fmt.Fprint(stdout, "Usage: batch status --output DIR|s3://bucket/prefix/\n\n"+
 			"Reports a job's output per shard and in total: records with a row, ok,\n"+
 			"error, tokens, estimated cost, and whether the job is complete.\n"+
 			"Exit status 0 when complete, 1 when not (or unreadable).\n\nFlags:\n")
-		fs.PrintDefaults()
+		config.PrintSome(stdout, statusOptions...)
+		return exitOK
 	}
-	var cfg config.Config
-	fs.StringVar(&cfg.Output, "output", "", "the job's output `DIR` or s3://bucket/prefix/")
-	fs.StringVar(&cfg.Region, "region", "", "AWS region")
-	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "S3 endpoint `URL`")
-	fs.BoolVar(&cfg.S3PathStyle, "s3-path-style", false, "use path-style S3 addressing")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if err == nil && cfg.Output == "" {
+		err = errors.New("give --output")
 	}
-	if cfg.Output == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "batch status: give --output and nothing else")
+	if err != nil {
+		fmt.Fprintf(stderr, "batch status: %v\nSee \"batch help status\".\n", err)
 		return exitUsage
 	}
 	ctx := context.Background()
@@ -49,7 +43,7 @@ func statusCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "batch status: loading AWS configuration: %v\n", err)
 		return exitFailed
 	}
-	out, err := storage.NewRouter(s3Store(awsConfig, &cfg)).Dir(ctx, cfg.Output)
+	out, err := storage.NewRouter(s3Store(awsConfig, cfg)).Dir(ctx, cfg.Output)
 	if err != nil {
 		fmt.Fprintf(stderr, "batch status: %v\n", err)
 		return exitFailed
