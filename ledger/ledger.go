@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
@@ -72,15 +73,17 @@ func IsDataFile(name string) bool {
 }
 
 // Scan reads every data file in out and returns the ledger of the ids
-// shard owns.
+// shard owns. A file whose compacted copy is committed (Superseded) is
+// left out: its rows are in the copy.
 func Scan(ctx context.Context, out storage.Dir, shard shard.Shard) (*Ledger, error) {
 	names, err := out.List(ctx, "")
 	if err != nil {
 		return nil, err
 	}
+	superseded := Superseded(names)
 	l := &Ledger{errorFiles: make(map[string]bool)}
 	for _, name := range names {
-		if !IsDataFile(name) {
+		if !IsDataFile(name) || slices.Contains(superseded, name) {
 			continue
 		}
 		add := func(row *ledgerRow) {

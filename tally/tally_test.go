@@ -1,0 +1,41 @@
+package tally
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/bedrock-batch/bedrock-batch/writer"
+)
+
+func TestAddRowCountsByModelRouteTierAndGuardrail(t *testing.T) {
+	var tt Totals
+	tokens := Tokens{Input: 10, Output: 5, Total: 15, CacheRead: 2, CacheWrite: 1}
+	tt.AddRow("m1", writer.RouteOnDemand, true, tokens, "flex", "end_turn")
+	tt.AddRow("m1", writer.RouteBatchInference, true, tokens, "", "guardrail_intervened")
+	tt.AddRow("m2", writer.RouteBatchInference, false, tokens, "", "")
+	if tt.Records != 3 || tt.OK != 2 || tt.Error != 1 || tt.Tokens != tokens.Plus(tokens) {
+		t.Errorf("totals %+v", tt)
+	}
+	m1, m2 := tt.Models["m1"], tt.Models["m2"]
+	if m1.Records != 2 || m1.OK != 2 || m1.Batch == nil || m1.Batch.Records != 1 || m1.Batch.Tokens != tokens {
+		t.Errorf("m1 %+v batch %+v", m1, m1.Batch)
+	}
+	if m2.Records != 1 || m2.Error != 1 || m2.Tokens != (Tokens{}) || m2.Batch.Error != 1 {
+		t.Errorf("m2 %+v: an error row counts no tokens", m2)
+	}
+	if tt.ServiceTiers["flex"] != 1 || tt.GuardrailIntervened != 1 {
+		t.Errorf("tiers %v, guardrail %d", tt.ServiceTiers, tt.GuardrailIntervened)
+	}
+
+	c := tt.Clone()
+	c.Merge(tt)
+	if c.Models["m1"].Records != 4 || c.Models["m1"].Batch.Records != 2 || c.ServiceTiers["flex"] != 2 || c.GuardrailIntervened != 2 {
+		t.Errorf("merged %+v", c.Models["m1"])
+	}
+	if tt.Models["m1"].Records != 2 || tt.ServiceTiers["flex"] != 1 {
+		t.Error("Merge into a clone changed the original")
+	}
+	if got := tokens.Plus(tokens).Minus(tokens); !reflect.DeepEqual(got, tokens) {
+		t.Errorf("Plus then Minus = %+v", got)
+	}
+}
