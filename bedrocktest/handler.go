@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 )
 
 // Handler is the emulator as an http.Handler, for a caller that runs its own server
@@ -23,9 +25,10 @@ type Handler struct {
 	inflight  atomic.Int64
 	midStream atomic.Uint64 // mid-stream exceptions so far, to alternate their types
 
-	stats  counters
-	models modelTable
-	batch  *batchJobs // the batch-inference control plane (batch*.go)
+	stats    counters
+	models   modelTable
+	batch    *batchjobs.Service // the batch-inference control plane, answering records through batchRuntime
+	batchMux *http.ServeMux     // the control plane's operations
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -42,7 +45,9 @@ func NewHandler(opts Options) *Handler {
 		mismatch: newCoin(opts.Faults.SchemaMismatch, opts.Seed, 0x5c4e3a),
 		done:     make(chan struct{}),
 	}
-	h.batch = newBatchJobs(h)
+	h.batch = batchjobs.New(opts.Batch, opts.BatchStore, batchRuntime{h})
+	h.batchMux = http.NewServeMux()
+	h.batch.Register(h.batchMux)
 	return h
 }
 
@@ -52,7 +57,7 @@ func NewHandler(opts Options) *Handler {
 func (h *Handler) Close() {
 	h.closeOnce.Do(func() {
 		close(h.done)
-		h.batch.close()
+		h.batch.Close()
 	})
 }
 
@@ -82,7 +87,8 @@ func (h *Handler) closed() bool {
 // ServeHTTP answers one Converse or ConverseStream call; see the package doc for the order of
 // the steps.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.serveBatch(w, r) { // the control plane: counted apart, in BatchStats
+	if _, pattern := h.batchMux.Handler(r); pattern != "" { // the control plane: counted apart, in BatchStats
+		h.batchMux.ServeHTTP(w, r)
 		return
 	}
 	if id, ok := countTokensPath(r); ok {

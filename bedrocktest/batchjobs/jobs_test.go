@@ -1,8 +1,9 @@
-package bedrocktest
+package batchjobs_test
 
 import (
 	"bytes"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -10,18 +11,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	btypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 )
 
 // A job of 150 records completes with one output line per record, in input order, whose text
 // and usage are what on-demand Converse answers for the same modelInput.
 func TestBatchJobCompletes(t *testing.T) {
-	e := newBatchEnv(t, Options{Batch: BatchOptions{RecordsPerSecond: 10000}})
+	e := newBatchEnv(t, bedrocktest.Options{Batch: batchjobs.Options{RecordsPerSecond: 10000}})
 	recs := makeRecords("R", 150)
 	input := jsonl(recs)
 	e.put(t, "in/records.jsonl", input)
 
 	arn := e.create(t, e.jobInput("complete-1", "in/records.jsonl"))
-	if !jobIdentifierPattern.MatchString(arn) {
+	if !regexp.MustCompile(`^arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/[a-z0-9]{12}$`).MatchString(arn) {
 		t.Fatalf("job ARN %q does not have the API's shape", arn)
 	}
 	j := e.wait(t, arn)
@@ -75,8 +79,8 @@ func TestBatchJobCompletes(t *testing.T) {
 	}
 
 	st := e.srv.BatchStats()
-	want := BatchStats{JobsCreated: 1, RecordsProcessed: 150, RecordsOK: 150, InputTokens: inTokens, OutputTokens: outTokens,
-		Statuses: BatchStatusCounts{Completed: 1}}
+	want := batchjobs.Stats{JobsCreated: 1, RecordsProcessed: 150, RecordsOK: 150, InputTokens: inTokens, OutputTokens: outTokens,
+		Statuses: batchjobs.StatusCounts{Completed: 1}}
 	if st != want {
 		t.Errorf("BatchStats = %+v, want %+v", st, want)
 	}
@@ -91,14 +95,14 @@ func TestBatchJobCompletes(t *testing.T) {
 // Chosen records fail: the job is PartiallyCompleted and those lines carry an error object.
 func TestBatchRecordErrors(t *testing.T) {
 	failing := map[string]bool{"R00003": true, "R00050": true, "R00149": true}
-	e := newBatchEnv(t, Options{Batch: BatchOptions{
+	e := newBatchEnv(t, bedrocktest.Options{Batch: batchjobs.Options{
 		FailRecord: func(id string) (int, string, bool) {
 			return 429, "Too many requests (test)", failing[id]
 		},
 		MaxMalformedLines: 1,
 	}})
 	recs := makeRecords("R", 150)
-	recs[10].prompt = "please " + InvalidMarker                                                      // fails validation, as on demand
+	recs[10].prompt = "please " + bedrocktest.InvalidMarker                                          // fails validation, as on demand
 	recs[20].extra = `,"toolConfig":{"tools":[{"toolSpec":{"name":"t","inputSchema":{"json":{}}}}]}` // Converse batch refuses tools
 	// One line without a recordId (Bedrock makes one up) and one malformed line, tolerated.
 	input := append(jsonl(recs), `{"modelInput":{"messages":[{"role":"user","content":[{"text":"no id"}]}]}}`+"\n"+`{"recordId":"BAD","modelInput":[1]}`+"\n"...)
@@ -147,7 +151,7 @@ func TestBatchRecordErrors(t *testing.T) {
 // FailJob fails a job when its validation ends, with its message and no output; too many
 // malformed lines fail a job the same way.
 func TestBatchJobFails(t *testing.T) {
-	e := newBatchEnv(t, Options{Batch: BatchOptions{
+	e := newBatchEnv(t, bedrocktest.Options{Batch: batchjobs.Options{
 		FailJob: func(name string) (string, bool) {
 			return "Injected failure for " + name, strings.HasPrefix(name, "doomed")
 		},
@@ -166,7 +170,7 @@ func TestBatchJobFails(t *testing.T) {
 			if j.Status != btypes.ModelInvocationJobStatusFailed || !strings.Contains(aws.ToString(j.Message), tt.message) || j.EndTime == nil {
 				t.Errorf("status %s message %q, want Failed with %q", j.Status, aws.ToString(j.Message), tt.message)
 			}
-			keys, err := e.srv.handler.opts.BatchStore.List(testCtx(t), e.bucket, "out/"+jobID(arn)+"/")
+			keys, err := e.store.List(testCtx(t), e.bucket, "out/"+jobID(arn)+"/")
 			if err != nil || len(keys) != 0 {
 				t.Errorf("a failed job wrote %v (%v)", keys, err)
 			}
@@ -176,7 +180,7 @@ func TestBatchJobFails(t *testing.T) {
 
 // Record counts, missing input and bad parameters are refused at CreateModelInvocationJob.
 func TestBatchCreateRefused(t *testing.T) {
-	e := newBatchEnv(t, Options{Models: []string{testModel}, Batch: BatchOptions{MaxRecords: 200, MaxInputFileBytes: 64 << 10}})
+	e := newBatchEnv(t, bedrocktest.Options{Models: []string{testModel}, Batch: batchjobs.Options{MaxRecords: 200, MaxInputFileBytes: 64 << 10}})
 	e.put(t, "in/99.jsonl", jsonl(makeRecords("R", 99)))
 	e.put(t, "in/201.jsonl", jsonl(makeRecords("R", 201)))
 	e.put(t, "in/150.jsonl", jsonl(makeRecords("R", 150)))
@@ -277,7 +281,7 @@ func checkAPIError(t *testing.T, err error, code string, parts ...string) {
 // The same clientRequestToken with the same parameters returns the same job; with other
 // parameters it is a conflict.
 func TestBatchIdempotency(t *testing.T) {
-	e := newBatchEnv(t, Options{})
+	e := newBatchEnv(t, bedrocktest.Options{})
 	e.put(t, "in/a.jsonl", jsonl(makeRecords("A", 100)))
 	in := e.jobInput("idem", "in/a.jsonl")
 	in.ClientRequestToken = aws.String("token-1")
@@ -306,7 +310,7 @@ func TestBatchIdempotency(t *testing.T) {
 
 // Several input files under a prefix each get their own .out, and the manifest sums them.
 func TestBatchMultipleFiles(t *testing.T) {
-	e := newBatchEnv(t, Options{Batch: BatchOptions{RecordsPerSecond: 10000}})
+	e := newBatchEnv(t, bedrocktest.Options{Batch: batchjobs.Options{RecordsPerSecond: 10000}})
 	files := map[string][]testRecord{
 		"in/a.jsonl":     makeRecords("A", 60),
 		"in/b.jsonl":     makeRecords("B", 50),
@@ -321,7 +325,7 @@ func TestBatchMultipleFiles(t *testing.T) {
 		t.Fatalf("status %s, %d records", j.Status, aws.ToInt64(j.TotalRecordCount))
 	}
 	id := jobID(arn)
-	keys, err := e.srv.handler.opts.BatchStore.List(testCtx(t), e.bucket, "out/"+id+"/")
+	keys, err := e.store.List(testCtx(t), e.bucket, "out/"+id+"/")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package bedrocktest
+package batchjobs
 
 import (
 	"bytes"
