@@ -139,8 +139,9 @@ type Options struct {
 	// BatchStore, when set, turns on the batch-inference control plane on the same URL
 	// (CreateModelInvocationJob, GetModelInvocationJob, ListModelInvocationJobs,
 	// StopModelInvocationJob, for a service/bedrock client): jobs read their input from it and
-	// write their outputs to it (batchjobs.NewS3ObjectStore). nil = CreateModelInvocationJob is
-	// answered with a ValidationException saying batch inference is not enabled.
+	// write their outputs to it (batchjobs.NewS3ObjectStore, or a batchjobs.MemoryStore in unit
+	// tests). nil = CreateModelInvocationJob is answered with a ValidationException saying batch
+	// inference is not enabled.
 	BatchStore batchjobs.ObjectStore
 
 	// Batch configures the batch jobs' schedule, quotas and injected failures.

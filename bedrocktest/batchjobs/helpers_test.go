@@ -26,8 +26,8 @@ import (
 
 const testModel = "anthropic.claude-3-haiku-20240307-v1:0"
 
-// batchEnv is an emulator serving batch inference over a fresh bucket of the test S3 server,
-// with real clients for the control plane and the runtime.
+// batchEnv is an emulator serving batch inference over a bucket of an ObjectStore, with real
+// clients for the control plane and the runtime.
 type batchEnv struct {
 	srv     *bedrocktest.Server
 	bedrock *bedrock.Client
@@ -36,14 +36,39 @@ type batchEnv struct {
 	bucket  string
 }
 
-// newBatchEnv skips the test without an S3 server (fails it under CI), as s3test does.
+// The ObjectStores a test can run on.
+const (
+	memoryStore = "memory" // a batchjobs.MemoryStore
+	s3Store     = "s3"     // the test S3 server (MinIO)
+)
+
+// stores are the ObjectStores tests of the outputs' layout run on.
+var stores = []string{memoryStore, s3Store}
+
+// newBatchEnv is an emulator whose jobs read and write a MemoryStore.
 func newBatchEnv(t *testing.T, opts bedrocktest.Options) *batchEnv {
 	t.Helper()
-	client := s3test.Client(t)
-	bucket := s3test.NewBucket(t, client) // before the server, so the server closes first
-	opts.BatchStore = batchjobs.NewS3ObjectStore(client)
+	return newBatchEnvOn(t, memoryStore, opts)
+}
+
+// newBatchEnvOn is an emulator whose jobs read and write the named store, in a bucket of their
+// own. The S3 store skips the test without an S3 server (fails it under CI), as s3test does.
+func newBatchEnvOn(t *testing.T, kind string, opts bedrocktest.Options) *batchEnv {
+	t.Helper()
+	store, bucket := newStore(t, kind) // before the server, so the server closes first
+	opts.BatchStore = store
 	srv := newServer(t, opts)
-	return &batchEnv{srv: srv, bedrock: newBedrockClient(srv.URL), runtime: newRuntimeClient(srv.URL), store: opts.BatchStore, bucket: bucket}
+	return &batchEnv{srv: srv, bedrock: newBedrockClient(srv.URL), runtime: newRuntimeClient(srv.URL), store: store, bucket: bucket}
+}
+
+// newStore returns the named store and an empty bucket in it, removed when the test ends.
+func newStore(t *testing.T, kind string) (batchjobs.ObjectStore, string) {
+	t.Helper()
+	if kind == memoryStore {
+		return batchjobs.NewMemoryStore("bucket"), "bucket"
+	}
+	client := s3test.Client(t)
+	return batchjobs.NewS3ObjectStore(client), s3test.NewBucket(t, client)
 }
 
 // newServer starts an emulator closed at the end of the test.
