@@ -25,10 +25,10 @@ type Handler struct {
 	inflight  atomic.Int64
 	midStream atomic.Uint64 // mid-stream exceptions so far, to alternate their types
 
-	stats    counters
-	models   modelTable
-	batch    *batchjobs.Service // the batch-inference control plane, answering records through batchRuntime
-	batchMux *http.ServeMux     // the control plane's operations
+	stats  counters
+	models modelTable
+	batch  *batchjobs.Service // the batch-inference control plane, answering records through batchRuntime
+	mux    *http.ServeMux     // every operation (routes.go)
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -46,8 +46,7 @@ func NewHandler(opts Options) *Handler {
 		done:     make(chan struct{}),
 	}
 	h.batch = batchjobs.New(opts.Batch, opts.BatchStore, batchRuntime{h})
-	h.batchMux = http.NewServeMux()
-	h.batch.Register(h.batchMux)
+	h.mux = h.routes()
 	return h
 }
 
@@ -84,28 +83,35 @@ func (h *Handler) closed() bool {
 	}
 }
 
-// ServeHTTP answers one Converse or ConverseStream call; see the package doc for the order of
-// the steps.
+// ServeHTTP answers one call: the mux (routes.go) picks the operation's handler. See the
+// package doc for the steps of a Converse or ConverseStream call.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := h.batchMux.Handler(r); pattern != "" { // the control plane: counted apart, in BatchStats
-		h.batchMux.ServeHTTP(w, r)
+	if !cleanPath(r.URL.EscapedPath()) {
+		// The mux would redirect to the cleaned path (// or a . or .. segment), turning a
+		// call Bedrock would not recognize into another call: answer it as unknown.
+		h.unknownOperation(w, r)
 		return
 	}
-	if id, ok := countTokensPath(r); ok {
-		h.countTokens(w, r, id) // counted apart: it is no model call
-		return
-	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// serveConverse answers POST /model/{modelId}/converse.
+func (h *Handler) serveConverse(w http.ResponseWriter, r *http.Request) { h.serveModel(w, r, false) }
+
+// serveConverseStream answers POST /model/{modelId}/converse-stream.
+func (h *Handler) serveConverseStream(w http.ResponseWriter, r *http.Request) {
+	h.serveModel(w, r, true)
+}
+
+// serveModel answers a Converse or ConverseStream call; see the package doc for the order of
+// the steps.
+func (h *Handler) serveModel(w http.ResponseWriter, r *http.Request, stream bool) {
 	h.inflight.Add(1)
 	defer h.inflight.Add(-1)
 	h.stats.requests.Add(1)
 	start := time.Now()
 
-	modelID, stream, routed := route(r)
-	if !routed {
-		writeError(w, http.StatusNotFound, errUnknownOperation,
-			"bedrocktest serves only POST /model/{modelId}/converse and /model/{modelId}/converse-stream, not "+r.Method+" "+r.URL.EscapedPath())
-		return
-	}
+	modelID := r.PathValue("modelId") // unescaped by the mux
 	mc := h.modelCounters(modelID)
 	mc.requests.Add(1)
 	if h.closed() {
