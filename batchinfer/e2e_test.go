@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 	"github.com/bedrock-batch/bedrock-batch/s3store"
 	"github.com/bedrock-batch/bedrock-batch/s3store/s3test"
 	"github.com/bedrock-batch/bedrock-batch/storage"
@@ -20,14 +21,14 @@ import (
 
 // emulated starts the emulator's batch control plane over a fresh MinIO bucket, and returns
 // a real service/bedrock client for it and the staging prefix of the bucket.
-func emulated(t *testing.T, batch bedrocktest.BatchOptions, models ...string) (*bedrocktest.Server, *bedrock.Client, storage.Dir) {
+func emulated(t *testing.T, batch batchjobs.Options, models ...string) (*bedrocktest.Server, *bedrock.Client, storage.Dir) {
 	t.Helper()
 	endpoint, _, _ := s3test.Endpoint(t)
 	client := s3test.Client(t)
 	bucket := s3test.NewBucket(t, client)
 	srv := bedrocktest.NewServer(bedrocktest.Options{
 		Models:     models,
-		BatchStore: bedrocktest.NewS3ObjectStore(client),
+		BatchStore: batchjobs.NewS3ObjectStore(client),
 		Batch:      batch,
 	})
 	t.Cleanup(srv.Close)
@@ -47,7 +48,7 @@ func emulated(t *testing.T, batch bedrocktest.BatchOptions, models ...string) (*
 func TestEndToEnd(t *testing.T) {
 	const nova = "amazon.nova-lite-v1:0"
 	failed := map[string]int{"a0005": 429, "a0006": 400}
-	srv, control, stage := emulated(t, bedrocktest.BatchOptions{
+	srv, control, stage := emulated(t, batchjobs.Options{
 		MinRecords: 3,
 		FailRecord: func(id string) (int, string, bool) {
 			code, ok := failed[id]
@@ -184,7 +185,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestEndToEndStop(t *testing.T) {
-	_, control, staging := emulated(t, bedrocktest.BatchOptions{MinRecords: 1, ValidateAfter: time.Hour}, modelA)
+	_, control, staging := emulated(t, batchjobs.Options{MinRecords: 1, ValidateAfter: time.Hour}, modelA)
 	ctx := testCtx(t)
 	cfg := Config{RunKey: "stop", RoleARN: testRole, MinRecords: 1, PollInterval: 5 * time.Millisecond}
 	parts := stage(t, staging, cfg, modelA, 3)

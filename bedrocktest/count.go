@@ -3,30 +3,15 @@ package bedrocktest
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 )
 
-// countTokensPath reports whether r is a CountTokens call
-// (POST /model/{modelId}/count-tokens) and for which model.
-func countTokensPath(r *http.Request) (modelID string, ok bool) {
-	p, found := strings.CutPrefix(r.URL.EscapedPath(), "/model/")
-	if !found || r.Method != http.MethodPost {
-		return "", false
-	}
-	p, found = strings.CutSuffix(p, "/count-tokens")
-	if !found {
-		return "", false
-	}
-	id, err := url.PathUnescape(p)
-	return id, err == nil && id != ""
-}
-
-// countTokens answers CountTokens for a Converse-shaped input with the
-// emulator's own count (the same inputTokens a Converse call reports). It
-// is free, like Bedrock's, and uses no quota.
-func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request, modelID string) {
+// countTokens answers CountTokens (POST /model/{modelId}/count-tokens) for a
+// Converse-shaped input with the emulator's own count (the same inputTokens a
+// Converse call reports). It is free, like Bedrock's, uses no quota, and is
+// counted in Stats.CountTokens only.
+func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request) {
+	modelID := r.PathValue("modelId") // unescaped by the mux
 	var body struct {
 		Input struct {
 			Converse *converseRequest `json:"converse"`

@@ -1,5 +1,8 @@
-// Package bedrocktest is a Bedrock Runtime emulator: a Converse and ConverseStream server
-// on loopback that the real aws-sdk-go-v2 client talks to, in the spirit of net/http/httptest.
+// Package bedrocktest is a Bedrock Runtime emulator: a Converse, ConverseStream and CountTokens
+// server on loopback that the real aws-sdk-go-v2 client talks to, in the spirit of
+// net/http/httptest. With Options.BatchStore the same URL also serves the batch-inference
+// control plane of package batchjobs to a service/bedrock client, its records answered as
+// Converse answers them.
 //
 // Answers are deterministic (see [Answer], [ToolInput] and [CountTokens]), so a test can
 // recompute what a correct client must report. [Options] add latency, server-side quotas per
@@ -10,8 +13,14 @@
 //
 // The order in which a call is handled, and what each step costs:
 //
-//  1. Route: anything but POST /model/{modelId}/converse[-stream] is a 404
-//     UnknownOperationException (counted in Stats.Requests only; Observe is not called).
+//  1. Route: an http.ServeMux picks the operation by method and path pattern.
+//     POST /model/{modelId}/converse and /converse-stream take the steps below, with the
+//     {modelId} segment path-unescaped (an ARN's ':' and '/' arrive as the caller wrote them).
+//     POST /model/{modelId}/count-tokens is CountTokens (counted in Stats.CountTokens only);
+//     the control plane's paths go to batchjobs (counted in BatchStats). Anything else,
+//     including a path the mux would clean (an empty, . or .. segment) or a model id whose '/'
+//     is not escaped, is a 404 UnknownOperationException (counted in Stats.Requests only;
+//     Observe is not called).
 //  2. Decode the body and call Options.Observe (also for bodies that fail to decode).
 //  3. Validate: 400 ValidationException (Stats.Invalid), consuming no quota, for a body that
 //     is not JSON, no messages, a first message not from the user, a role other than user or

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 )
 
 // Handler is the emulator as an http.Handler, for a caller that runs its own server
@@ -25,7 +27,8 @@ type Handler struct {
 
 	stats  counters
 	models modelTable
-	batch  *batchJobs // the batch-inference control plane (batch*.go)
+	batch  *batchjobs.Service // the batch-inference control plane, answering records through batchRuntime
+	mux    *http.ServeMux     // every operation (routes.go)
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -42,7 +45,8 @@ func NewHandler(opts Options) *Handler {
 		mismatch: newCoin(opts.Faults.SchemaMismatch, opts.Seed, 0x5c4e3a),
 		done:     make(chan struct{}),
 	}
-	h.batch = newBatchJobs(h)
+	h.batch = batchjobs.New(opts.Batch, opts.BatchStore, batchRuntime{h})
+	h.mux = h.routes()
 	return h
 }
 
@@ -52,7 +56,7 @@ func NewHandler(opts Options) *Handler {
 func (h *Handler) Close() {
 	h.closeOnce.Do(func() {
 		close(h.done)
-		h.batch.close()
+		h.batch.Close()
 	})
 }
 
@@ -79,27 +83,35 @@ func (h *Handler) closed() bool {
 	}
 }
 
-// ServeHTTP answers one Converse or ConverseStream call; see the package doc for the order of
-// the steps.
+// ServeHTTP answers one call: the mux (routes.go) picks the operation's handler. See the
+// package doc for the steps of a Converse or ConverseStream call.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.serveBatch(w, r) { // the control plane: counted apart, in BatchStats
+	if !cleanPath(r.URL.EscapedPath()) {
+		// The mux would redirect to the cleaned path (// or a . or .. segment), turning a
+		// call Bedrock would not recognize into another call: answer it as unknown.
+		h.unknownOperation(w, r)
 		return
 	}
-	if id, ok := countTokensPath(r); ok {
-		h.countTokens(w, r, id) // counted apart: it is no model call
-		return
-	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// serveConverse answers POST /model/{modelId}/converse.
+func (h *Handler) serveConverse(w http.ResponseWriter, r *http.Request) { h.serveModel(w, r, false) }
+
+// serveConverseStream answers POST /model/{modelId}/converse-stream.
+func (h *Handler) serveConverseStream(w http.ResponseWriter, r *http.Request) {
+	h.serveModel(w, r, true)
+}
+
+// serveModel answers a Converse or ConverseStream call; see the package doc for the order of
+// the steps.
+func (h *Handler) serveModel(w http.ResponseWriter, r *http.Request, stream bool) {
 	h.inflight.Add(1)
 	defer h.inflight.Add(-1)
 	h.stats.requests.Add(1)
 	start := time.Now()
 
-	modelID, stream, routed := route(r)
-	if !routed {
-		writeError(w, http.StatusNotFound, errUnknownOperation,
-			"bedrocktest serves only POST /model/{modelId}/converse and /model/{modelId}/converse-stream, not "+r.Method+" "+r.URL.EscapedPath())
-		return
-	}
+	modelID := r.PathValue("modelId") // unescaped by the mux
 	mc := h.modelCounters(modelID)
 	mc.requests.Add(1)
 	if h.closed() {

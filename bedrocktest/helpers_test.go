@@ -140,6 +140,13 @@ func (o *observer) observe(r ObservedRequest) {
 	o.mu.Unlock()
 }
 
+// all returns a copy of what was observed so far.
+func (o *observer) all() []ObservedRequest {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]ObservedRequest(nil), o.seen...)
+}
+
 func (o *observer) last(t testing.TB) ObservedRequest {
 	t.Helper()
 	o.mu.Lock()

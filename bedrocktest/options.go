@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 )
 
 // InvalidMarker makes a request fail validation: any request with a system or message text
@@ -137,12 +139,13 @@ type Options struct {
 	// BatchStore, when set, turns on the batch-inference control plane on the same URL
 	// (CreateModelInvocationJob, GetModelInvocationJob, ListModelInvocationJobs,
 	// StopModelInvocationJob, for a service/bedrock client): jobs read their input from it and
-	// write their outputs to it (NewS3ObjectStore). nil = CreateModelInvocationJob is answered
-	// with a ValidationException saying batch inference is not enabled.
-	BatchStore ObjectStore
+	// write their outputs to it (batchjobs.NewS3ObjectStore, or a batchjobs.MemoryStore in unit
+	// tests). nil = CreateModelInvocationJob is answered with a ValidationException saying batch
+	// inference is not enabled.
+	BatchStore batchjobs.ObjectStore
 
 	// Batch configures the batch jobs' schedule, quotas and injected failures.
-	Batch BatchOptions
+	Batch batchjobs.Options
 }
 
 // Quota is one model's server-side quotas; a zero field is no quota. See

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 )
@@ -39,29 +38,6 @@ func (c *call) reservation(inputTokens, defaultMax int64) int64 {
 		return inputTokens + int64(*m)
 	}
 	return inputTokens + defaultMax
-}
-
-// route splits a request path into the model id and the operation.
-func route(r *http.Request) (modelID string, stream, ok bool) {
-	if r.Method != http.MethodPost {
-		return "", false, false
-	}
-	p, found := strings.CutPrefix(r.URL.EscapedPath(), "/model/")
-	if !found {
-		return "", false, false
-	}
-	if id, found := strings.CutSuffix(p, "/converse-stream"); found {
-		p, stream = id, true
-	} else if id, found := strings.CutSuffix(p, "/converse"); found {
-		p = id
-	} else {
-		return "", false, false
-	}
-	id, err := url.PathUnescape(p)
-	if err != nil || id == "" {
-		return "", false, false
-	}
-	return id, stream, true
 }
 
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

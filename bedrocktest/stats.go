@@ -7,7 +7,7 @@ import (
 
 // Stats counts what the emulator has answered so far. It is a comparable value.
 type Stats struct {
-	Requests         int64 // every request received, including unroutable ones
+	Requests         int64 // Converse and ConverseStream calls, and requests for no operation (CountTokens and the batch control plane are counted apart)
 	OK               int64 // calls answered successfully (for streams: complete streams)
 	Throttled        int64 // 429s from the quotas or from the Throttle fault (a mid-stream throttlingException counts in Faults only)
 	Faults           int64 // all injected failures, including injected throttles (not schema mismatches)

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 )
 
 func emulateCommand(args []string, stderr io.Writer) int {
@@ -99,7 +100,7 @@ func emulateCommand(args []string, stderr io.Writer) int {
 		opts.BatchStore = store
 		opts.Batch.ValidateAfter, opts.Batch.ScheduleAfter, opts.Batch.StartAfter = *batchDelay, *batchDelay, *batchDelay
 		if *batchFail > 0 {
-			opts.Batch.FailRecord = bedrocktest.FailRecordsFraction(*batchFail)
+			opts.Batch.FailRecord = batchjobs.FailRecordsFraction(*batchFail)
 		}
 	}
 	handler := bedrocktest.NewHandler(opts)
@@ -134,7 +135,7 @@ func emulateCommand(args []string, stderr io.Writer) int {
 // emulateBatchStore is the S3 the batch jobs use: endpoint (path-style, as MinIO wants), or
 // the standard AWS configuration's when endpoint is empty. Region and credentials come from
 // the environment; a local server still needs a region to sign for, so us-east-1 fills in.
-func emulateBatchStore(ctx context.Context, endpoint string) (bedrocktest.ObjectStore, error) {
+func emulateBatchStore(ctx context.Context, endpoint string) (batchjobs.ObjectStore, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration for batch S3: %w", err)
@@ -148,7 +149,7 @@ func emulateBatchStore(ctx context.Context, endpoint string) (bedrocktest.Object
 			o.UsePathStyle = true
 		}
 	})
-	return bedrocktest.NewS3ObjectStore(client), nil
+	return batchjobs.NewS3ObjectStore(client), nil
 }
 
 // emulateModelQuotas is the repeatable --model-quota MODEL=TPM flag.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 	"github.com/bedrock-batch/bedrock-batch/s3store/s3test"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
@@ -33,11 +34,11 @@ type routeEnv struct {
 	out string
 }
 
-func newRouteEnv(t *testing.T, batch bedrocktest.BatchOptions) *routeEnv {
+func newRouteEnv(t *testing.T, batch batchjobs.Options) *routeEnv {
 	t.Helper()
 	s3test.Endpoint(t)
 	e := newS3Env(t)
-	srv := startEmulator(t, bedrocktest.Options{BatchStore: bedrocktest.NewS3ObjectStore(e.client), Batch: batch})
+	srv := startEmulator(t, bedrocktest.Options{BatchStore: batchjobs.NewS3ObjectStore(e.client), Batch: batch})
 	return &routeEnv{s3: e, srv: srv, out: filepath.Join(t.TempDir(), "out")}
 }
 
@@ -103,7 +104,7 @@ func checkAnswered(t *testing.T, prompts map[string]string, rows map[string]writ
 // retryable error finish on demand, a model's tail under the minimum job
 // size goes on demand, and the manifest prices each route.
 func TestBatchInferenceRoute(t *testing.T) {
-	r := newRouteEnv(t, bedrocktest.BatchOptions{FailRecord: func(id string) (int, string, bool) {
+	r := newRouteEnv(t, batchjobs.Options{FailRecord: func(id string) (int, string, bool) {
 		switch {
 		case strings.HasSuffix(id, "17"):
 			return 429, "Too many requests, please wait before trying again.", true
@@ -173,7 +174,7 @@ func TestBatchInferenceRoute(t *testing.T) {
 // runs it again: it re-attaches to the jobs, submits none twice, bills no
 // record twice, and the output is exact.
 func TestBatchInferenceKilledAndResumed(t *testing.T) {
-	r := newRouteEnv(t, bedrocktest.BatchOptions{RecordsPerSecond: 400})
+	r := newRouteEnv(t, batchjobs.Options{RecordsPerSecond: 400})
 	input, prompts := routeRecords(t, t.TempDir(), 3000, 0)
 	args := r.args(input, "--batch-max-records", "1000")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -219,7 +220,7 @@ func TestBatchInferenceKilledAndResumed(t *testing.T) {
 // stopped in time, what they finished is kept, and the rest is finished
 // on demand before the deadline.
 func TestAutoRouteKeepsTheDeadline(t *testing.T) {
-	r := newRouteEnv(t, bedrocktest.BatchOptions{RecordsPerSecond: 40})
+	r := newRouteEnv(t, batchjobs.Options{RecordsPerSecond: 40})
 	input, prompts := routeRecords(t, t.TempDir(), 2000, 0)
 	const deadline = 14 * time.Second
 	args := append(r.args(input, "--batch-max-records", "1000", "--deadline", deadline.String(), "--deadline-margin", "3s", "--rpm", "60000"),
@@ -269,7 +270,7 @@ func TestFailedJobResubmitted(t *testing.T) {
 	for _, resubmit := range []bool{true, false} {
 		t.Run(fmt.Sprint("resubmit=", resubmit), func(t *testing.T) {
 			var created atomic.Int32
-			r := newRouteEnv(t, bedrocktest.BatchOptions{FailJob: func(name string) (string, bool) {
+			r := newRouteEnv(t, batchjobs.Options{FailJob: func(name string) (string, bool) {
 				if created.Add(1) == 1 {
 					return "Internal error while processing the job", true
 				}

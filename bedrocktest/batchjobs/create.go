@@ -1,4 +1,4 @@
-package bedrocktest
+package batchjobs
 
 import (
 	"context"
@@ -19,42 +19,42 @@ import (
 // POST /model-invocation-job, answered {"jobArn": "..."}.
 type (
 	createJobRequest struct {
-		ClientRequestToken     string            `json:"clientRequestToken"`
-		JobName                string            `json:"jobName"`
-		ModelID                string            `json:"modelId"`
-		ModelInvocationType    string            `json:"modelInvocationType"`
-		RoleARN                string            `json:"roleArn"`
-		TimeoutDurationInHours *int32            `json:"timeoutDurationInHours"`
-		InputDataConfig        batchInputConfig  `json:"inputDataConfig"`
-		OutputDataConfig       batchOutputConfig `json:"outputDataConfig"`
-		VpcConfig              json.RawMessage   `json:"vpcConfig"`
+		ClientRequestToken     string           `json:"clientRequestToken"`
+		JobName                string           `json:"jobName"`
+		ModelID                string           `json:"modelId"`
+		ModelInvocationType    string           `json:"modelInvocationType"`
+		RoleARN                string           `json:"roleArn"`
+		TimeoutDurationInHours *int32           `json:"timeoutDurationInHours"`
+		InputDataConfig        inputDataConfig  `json:"inputDataConfig"`
+		OutputDataConfig       outputDataConfig `json:"outputDataConfig"`
+		VpcConfig              json.RawMessage  `json:"vpcConfig"`
 	}
-	// batchInputConfig and batchOutputConfig are unions with one member each.
-	batchInputConfig struct {
-		S3 *batchS3Input `json:"s3InputDataConfig,omitempty"`
+	// inputDataConfig and outputDataConfig are unions with one member each.
+	inputDataConfig struct {
+		S3 *s3InputDataConfig `json:"s3InputDataConfig,omitempty"`
 	}
-	batchS3Input struct {
+	s3InputDataConfig struct {
 		S3URI         string `json:"s3Uri"`
 		S3InputFormat string `json:"s3InputFormat,omitempty"` // JSONL, the only value
 		S3BucketOwner string `json:"s3BucketOwner,omitempty"`
 	}
-	batchOutputConfig struct {
-		S3 *batchS3Output `json:"s3OutputDataConfig,omitempty"`
+	outputDataConfig struct {
+		S3 *s3OutputDataConfig `json:"s3OutputDataConfig,omitempty"`
 	}
-	batchS3Output struct {
+	s3OutputDataConfig struct {
 		S3URI             string `json:"s3Uri"`
 		S3EncryptionKeyID string `json:"s3EncryptionKeyId,omitempty"`
 		S3BucketOwner     string `json:"s3BucketOwner,omitempty"`
 	}
 )
 
-// batchJobName is the API reference's pattern for jobName (at most 63 characters).
-var batchJobName = regexp.MustCompile(`^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9+\-.]){0,63}$`)
+// jobNamePattern is the API reference's pattern for jobName (at most 63 characters).
+var jobNamePattern = regexp.MustCompile(`^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9+\-.]){0,63}$`)
 
 // spec checks the request's fields and returns what it asks for, or why it is invalid.
-func (req *createJobRequest) spec() (batchSpec, string) {
-	s := batchSpec{name: req.JobName, modelID: req.ModelID, roleARN: req.RoleARN,
-		invocationType: req.ModelInvocationType, timeoutHours: DefaultBatchTimeoutHours, vpc: vpcJSON(req.VpcConfig)}
+func (req *createJobRequest) spec() (jobSpec, string) {
+	s := jobSpec{name: req.JobName, modelID: req.ModelID, roleARN: req.RoleARN,
+		invocationType: req.ModelInvocationType, timeoutHours: DefaultTimeoutHours, vpc: vpcJSON(req.VpcConfig)}
 	if in := req.InputDataConfig.S3; in != nil {
 		s.inURI, s.inFormat, s.inOwner = in.S3URI, in.S3InputFormat, in.S3BucketOwner
 	}
@@ -73,7 +73,7 @@ func (req *createJobRequest) spec() (batchSpec, string) {
 		}
 	}
 	switch {
-	case len(s.name) > 63 || !batchJobName.MatchString(s.name):
+	case len(s.name) > 63 || !jobNamePattern.MatchString(s.name):
 		return s, fmt.Sprintf("1 validation error detected: Value '%s' at 'jobName' failed to satisfy constraint: Member must have length less than or equal to 63 and match the pattern [a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\\+\\-\\.]){0,63}", s.name)
 	case !strings.HasPrefix(s.roleARN, "arn:") || !strings.Contains(s.roleARN, ":role/"):
 		return s, fmt.Sprintf("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must be an IAM role ARN", s.roleARN)
@@ -98,76 +98,77 @@ func (req *createJobRequest) spec() (batchSpec, string) {
 // create answers CreateModelInvocationJob: it checks the request, reads and counts the input
 // (so record-count and size quotas are refused at once, with a ValidationException), and
 // registers the job, Submitted.
-func (b *batchJobs) create(w http.ResponseWriter, r *http.Request) {
-	if b.store == nil {
-		b.reject(w, http.StatusBadRequest, errValidation, "bedrocktest: batch inference is not enabled: set Options.BatchStore (batch emulate --batch-s3-endpoint) to serve CreateModelInvocationJob.")
+func (s *Service) create(w http.ResponseWriter, r *http.Request) {
+	if s.store == nil {
+		s.reject(w, http.StatusBadRequest, errValidation, "bedrocktest: batch inference is not enabled: the emulator has no object store for job inputs and outputs (set bedrocktest's Options.BatchStore, or batch emulate --batch-s3-endpoint).")
 		return
 	}
 	var req createJobRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		b.reject(w, http.StatusBadRequest, errValidation, "The request body is not valid JSON: "+err.Error())
+		s.reject(w, http.StatusBadRequest, errValidation, "The request body is not valid JSON: "+err.Error())
 		return
 	}
 	spec, msg := req.spec()
 	if msg != "" {
-		b.reject(w, http.StatusBadRequest, errValidation, msg)
+		s.reject(w, http.StatusBadRequest, errValidation, msg)
 		return
 	}
-	b.createMu.Lock()
-	defer b.createMu.Unlock()
-	if j := b.byToken(req.ClientRequestToken); j != nil {
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	if j := s.byToken(req.ClientRequestToken); j != nil {
 		// The API reference: "If this token matches a previous request, Amazon Bedrock ignores
 		// the request, but does not return an error."
 		if j.spec != spec {
-			b.reject(w, http.StatusConflict, errConflict, "The clientRequestToken was already used for a job with different parameters ("+j.arn+").")
+			s.reject(w, http.StatusConflict, errConflict, "The clientRequestToken was already used for a job with different parameters ("+j.arn+").")
 			return
 		}
-		b.stats.repeats.Add(1)
+		s.stats.repeats.Add(1)
 		writeJSON(w, http.StatusOK, map[string]string{"jobArn": j.arn})
 		return
 	}
-	if !b.h.knownModel(spec.modelID) {
-		b.reject(w, http.StatusNotFound, errResourceNotFound, "The provided model identifier is invalid. (bedrocktest: not in Options.Models)")
+	if !s.runtime.Serves(spec.modelID) {
+		s.reject(w, http.StatusNotFound, errResourceNotFound, "The provided model identifier is invalid. (bedrocktest: not in Options.Models)")
 		return
 	}
-	if limit := b.opts.MaxActiveJobs; limit > 0 && b.active(r.Context()) >= limit {
-		b.reject(w, http.StatusBadRequest, errServiceQuota, fmt.Sprintf("You have reached the maximum of %d batch inference jobs submitted or in progress. Wait for a job to finish, or stop one, and try again.", limit))
+	if limit := s.opts.MaxActiveJobs; limit > 0 && s.active(r.Context()) >= limit {
+		s.reject(w, http.StatusBadRequest, errServiceQuota, fmt.Sprintf("You have reached the maximum of %d batch inference jobs submitted or in progress. Wait for a job to finish, or stop one, and try again.", limit))
 		return
 	}
-	j, msg := b.newJob(r.Context(), spec, req.ClientRequestToken, region(r))
+	j, msg := s.newJob(r.Context(), spec, req.ClientRequestToken, region(r))
 	if msg != "" {
-		b.reject(w, http.StatusBadRequest, errValidation, msg)
+		s.reject(w, http.StatusBadRequest, errValidation, msg)
 		return
 	}
-	b.add(j)
-	b.stats.created.Add(1)
+	s.add(j)
+	s.stats.created.Add(1)
 	writeJSON(w, http.StatusOK, map[string]string{"jobArn": j.arn})
 }
 
-func (b *batchJobs) reject(w http.ResponseWriter, status int, errorType, msg string) {
-	b.stats.rejected.Add(1)
+// reject answers a CreateModelInvocationJob that made no job.
+func (s *Service) reject(w http.ResponseWriter, status int, errorType, msg string) {
+	s.stats.rejected.Add(1)
 	writeError(w, status, errorType, msg)
 }
 
 // newJob reads the job's input and schedules it, or says why the input is refused.
-func (b *batchJobs) newJob(ctx context.Context, spec batchSpec, token, region string) (*batchJob, string) {
+func (s *Service) newJob(ctx context.Context, spec jobSpec, token, region string) (*job, string) {
 	id := newJobID()
-	files, data, msg := b.readInputs(ctx, spec.inURI)
+	files, data, msg := s.readInputs(ctx, spec.inURI)
 	if msg != "" {
 		return nil, msg
 	}
 	records, malformed := parseRecords(id, files, data)
 	n := int64(len(records))
-	if lo := b.opts.minRecords(); n < lo {
+	if lo := s.opts.minRecords(); n < lo {
 		return nil, fmt.Sprintf("The input has %d records, fewer than the minimum of %d records per batch inference job (quota \"Minimum number of records per batch inference job\").", n, lo)
 	}
-	if hi := b.opts.maxRecords(); n > hi {
+	if hi := s.opts.maxRecords(); n > hi {
 		return nil, fmt.Sprintf("The input has %d records, more than the maximum of %d records per batch inference job (quota \"Records per batch inference job\").", n, hi)
 	}
-	now := b.opts.now()
-	j := &batchJob{
+	now := s.opts.now()
+	j := &job{
 		id:        id,
-		arn:       "arn:aws:bedrock:" + region + ":" + batchAccount + ":model-invocation-job/" + id,
+		arn:       "arn:aws:bedrock:" + region + ":" + account + ":model-invocation-job/" + id,
 		token:     token,
 		spec:      spec,
 		files:     files,
@@ -176,14 +177,14 @@ func (b *batchJobs) newJob(ctx context.Context, spec batchSpec, token, region st
 		status:    statusSubmitted,
 		modified:  now,
 	}
-	j.validateAt = now.Add(b.opts.ValidateAfter)
-	j.scheduleAt = j.validateAt.Add(b.opts.ScheduleAfter)
-	j.startAt = j.scheduleAt.Add(b.opts.StartAfter)
-	j.finishAt = j.startAt.Add(b.opts.processingTime(len(records)))
+	j.validateAt = now.Add(s.opts.ValidateAfter)
+	j.scheduleAt = j.validateAt.Add(s.opts.ScheduleAfter)
+	j.startAt = j.scheduleAt.Add(s.opts.StartAfter)
+	j.finishAt = j.startAt.Add(s.opts.processingTime(len(records)))
 	j.expireAt = now.Add(time.Duration(spec.timeoutHours) * time.Hour)
 	outBucket, outKey, _ := parseS3URI(spec.outURI)
 	j.outBucket, j.outPrefix = outBucket, path.Join(outKey, id)+"/"
-	if malformed > b.opts.MaxMalformedLines {
+	if malformed > s.opts.MaxMalformedLines {
 		first := ""
 		for _, r := range records {
 			if r.malformed != "" {
@@ -193,8 +194,8 @@ func (b *batchJobs) newJob(ctx context.Context, spec batchSpec, token, region st
 		}
 		j.failMsg = fmt.Sprintf("%d of the %d records are not valid JSON objects with a recordId and a modelInput. %s", malformed, n, first)
 	}
-	if b.opts.FailJob != nil {
-		if msg, fail := b.opts.FailJob(spec.name); fail {
+	if s.opts.FailJob != nil {
+		if msg, fail := s.opts.FailJob(spec.name); fail {
 			j.failMsg = msg
 		}
 	}
@@ -203,45 +204,45 @@ func (b *batchJobs) newJob(ctx context.Context, spec batchSpec, token, region st
 
 // readInputs reads a job's input: the one .jsonl object the URI names, or every .jsonl
 // object under it taken as a prefix (a folder, at any depth, as the user guide allows).
-func (b *batchJobs) readInputs(ctx context.Context, uri string) ([]batchFile, [][]byte, string) {
+func (s *Service) readInputs(ctx context.Context, uri string) ([]inputFile, [][]byte, string) {
 	bucket, key, _ := parseS3URI(uri)
 	prefix := key
 	if key != "" && !strings.HasSuffix(key, "/") {
-		data, err := b.store.Get(ctx, bucket, key)
+		data, err := s.store.Get(ctx, bucket, key)
 		switch {
 		case err == nil:
 			if !strings.HasSuffix(key, ".jsonl") {
 				return nil, nil, fmt.Sprintf("The input file %s must be a JSONL file whose name ends in .jsonl.", uri)
 			}
-			if msg := b.checkSize(uri, int64(len(data)), int64(len(data))); msg != "" {
+			if msg := s.checkSize(uri, int64(len(data)), int64(len(data))); msg != "" {
 				return nil, nil, msg
 			}
-			return []batchFile{{key: key, outName: path.Base(key) + ".out"}}, [][]byte{data}, ""
+			return []inputFile{{key: key, outName: path.Base(key) + ".out"}}, [][]byte{data}, ""
 		case !errors.Is(err, fs.ErrNotExist):
 			return nil, nil, fmt.Sprintf("Amazon Bedrock could not read the input %s: %v", uri, err)
 		}
 		prefix = key + "/"
 	}
-	keys, err := b.store.List(ctx, bucket, prefix)
+	keys, err := s.store.List(ctx, bucket, prefix)
 	if err != nil {
 		return nil, nil, fmt.Sprintf("Amazon Bedrock could not list the input %s: %v", uri, err)
 	}
-	var files []batchFile
+	var files []inputFile
 	var data [][]byte
 	var total int64
 	for _, k := range keys {
 		if !strings.HasSuffix(k, ".jsonl") {
 			continue
 		}
-		d, err := b.store.Get(ctx, bucket, k)
+		d, err := s.store.Get(ctx, bucket, k)
 		if err != nil {
 			return nil, nil, fmt.Sprintf("Amazon Bedrock could not read the input s3://%s/%s: %v", bucket, k, err)
 		}
 		total += int64(len(d))
-		if msg := b.checkSize("s3://"+bucket+"/"+k, int64(len(d)), total); msg != "" {
+		if msg := s.checkSize("s3://"+bucket+"/"+k, int64(len(d)), total); msg != "" {
 			return nil, nil, msg
 		}
-		files = append(files, batchFile{key: k, outName: strings.TrimPrefix(k, prefix) + ".out"})
+		files = append(files, inputFile{key: k, outName: strings.TrimPrefix(k, prefix) + ".out"})
 		data = append(data, d)
 	}
 	if len(files) == 0 {
@@ -251,18 +252,18 @@ func (b *batchJobs) readInputs(ctx context.Context, uri string) ([]batchFile, []
 }
 
 // checkSize applies the input file and job size quotas.
-func (b *batchJobs) checkSize(uri string, size, total int64) string {
-	if hi := b.opts.maxFileBytes(); size > hi {
+func (s *Service) checkSize(uri string, size, total int64) string {
+	if hi := s.opts.maxFileBytes(); size > hi {
 		return fmt.Sprintf("The input file %s is %d bytes, more than the maximum of %d bytes per input file (quota \"Batch inference input file size\").", uri, size, hi)
 	}
-	if hi := b.opts.maxJobBytes(); total > hi {
+	if hi := s.opts.maxJobBytes(); total > hi {
 		return fmt.Sprintf("The job's input files are at least %d bytes, more than the maximum of %d bytes per job (quota \"Batch inference job size\").", total, hi)
 	}
 	return ""
 }
 
-// batchAccount is the account id in the emulator's job ARNs.
-const batchAccount = "123456789012"
+// account is the account id in the emulator's job ARNs.
+const account = "123456789012"
 
 // newJobID returns 12 random lower-case alphanumerics, the shape of a job id (the last
 // segment of its ARN, which GetModelInvocationJob also accepts).

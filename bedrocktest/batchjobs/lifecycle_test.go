@@ -1,4 +1,4 @@
-package bedrocktest
+package batchjobs_test
 
 import (
 	"slices"
@@ -8,13 +8,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	btypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 )
 
 // Stopping a job mid-way keeps the lines of the records it finished; a finished job cannot be
 // stopped.
 func TestBatchStop(t *testing.T) {
 	clock := newFakeClock()
-	e := newBatchEnv(t, Options{Batch: BatchOptions{RecordsPerSecond: 10, Clock: clock.Now}})
+	e := newBatchEnv(t, bedrocktest.Options{Batch: batchjobs.Options{RecordsPerSecond: 10, Clock: clock.Now}})
 	recs := makeRecords("S", 150)
 	e.put(t, "in/s.jsonl", jsonl(recs))
 	arn := e.create(t, e.jobInput("stopme", "in/s.jsonl"))
@@ -50,7 +53,7 @@ func TestBatchStop(t *testing.T) {
 // PartiallyCompleted.
 func TestBatchLifecycle(t *testing.T) {
 	clock := newFakeClock()
-	e := newBatchEnv(t, Options{Batch: BatchOptions{
+	e := newBatchEnv(t, bedrocktest.Options{Batch: batchjobs.Options{
 		ValidateAfter: time.Minute, ScheduleAfter: time.Minute, StartAfter: time.Minute,
 		RecordsPerSecond: 1, MaxActiveJobs: 3, Clock: clock.Now,
 	}})
@@ -112,25 +115,25 @@ func TestBatchLifecycle(t *testing.T) {
 func TestBatchTimeouts(t *testing.T) {
 	tests := []struct {
 		name      string
-		opts      BatchOptions
+		opts      batchjobs.Options
 		status    btypes.ModelInvocationJobStatus
 		processed int64
 	}{
-		{"expired", BatchOptions{StartAfter: 25 * time.Hour}, btypes.ModelInvocationJobStatusExpired, 0},
+		{"expired", batchjobs.Options{StartAfter: 25 * time.Hour}, btypes.ModelInvocationJobStatusExpired, 0},
 		// 100 records at one per 1,000s take 27.8h: 86 are done when 24h end.
-		{"timed out", BatchOptions{RecordsPerSecond: 0.001}, btypes.ModelInvocationJobStatusPartiallyCompleted, 86},
+		{"timed out", batchjobs.Options{RecordsPerSecond: 0.001}, btypes.ModelInvocationJobStatusPartiallyCompleted, 86},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()
 			tt.opts.Clock = clock.Now
-			e := newBatchEnv(t, Options{Batch: tt.opts})
+			e := newBatchEnv(t, bedrocktest.Options{Batch: tt.opts})
 			e.put(t, "in/t.jsonl", jsonl(makeRecords("T", 100)))
 			in := e.jobInput("timeout", "in/t.jsonl")
 			in.TimeoutDurationInHours = aws.Int32(24)
 			arn := e.create(t, in)
 			clock.Add(23 * time.Hour)
-			if j := e.job(t, arn); terminal(string(j.Status)) {
+			if j := e.job(t, arn); terminal(j.Status) {
 				t.Fatalf("finished early: %s", j.Status)
 			}
 			clock.Add(time.Hour)

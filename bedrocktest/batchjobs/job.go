@@ -1,4 +1,4 @@
-package bedrocktest
+package batchjobs
 
 import (
 	"context"
@@ -22,62 +22,9 @@ const (
 	statusExpired            = "Expired"
 )
 
-// batchTick is how often the Handler's runner moves jobs along on its own, so outputs appear
-// in S3 without anyone polling. Get and List move them too, at the moment they are called.
-const batchTick = 20 * time.Millisecond
-
-// batchJobs is the control plane's state: every job, by id and in creation order.
-type batchJobs struct {
-	h     *Handler
-	opts  *BatchOptions
-	store ObjectStore
-
-	createMu sync.Mutex // one CreateModelInvocationJob at a time: idempotency and the active cap hold
-	mu       sync.Mutex // guards the maps and the order, never held while a job's lock is taken
-	byID     map[string]*batchJob
-	order    []*batchJob
-	tokens   map[string]*batchJob // clientRequestToken → job
-
-	stats  batchCounters
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-}
-
-func newBatchJobs(h *Handler) *batchJobs {
-	b := &batchJobs{h: h, opts: &h.opts.Batch, store: h.opts.BatchStore,
-		byID: map[string]*batchJob{}, tokens: map[string]*batchJob{}, cancel: func() {}}
-	if b.store != nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		b.cancel = cancel
-		b.wg.Add(1)
-		go b.run(ctx)
-	}
-	return b
-}
-
-// close stops the runner and waits for it: its S3 calls end with its context.
-func (b *batchJobs) close() {
-	b.cancel()
-	b.wg.Wait()
-}
-
-func (b *batchJobs) run(ctx context.Context) {
-	defer b.wg.Done()
-	t := time.NewTicker(batchTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			b.advanceAll(ctx)
-		}
-	}
-}
-
-// batchSpec is what CreateModelInvocationJob asked for, comparable so that a repeated
+// jobSpec is what CreateModelInvocationJob asked for, comparable so that a repeated
 // clientRequestToken can be checked for the same parameters.
-type batchSpec struct {
+type jobSpec struct {
 	name, modelID, roleARN, invocationType string
 	inURI, inFormat, inOwner               string
 	outURI, outKeyID, outOwner             string
@@ -85,15 +32,15 @@ type batchSpec struct {
 	vpc                                    string // vpcConfig JSON as sent, echoed by Get
 }
 
-// batchJob is one job. Its schedule is fixed at creation; its status catches up with the
+// job is one job. Its schedule is fixed at creation; its status catches up with the
 // clock whenever it is advanced.
-type batchJob struct {
+type job struct {
 	id, arn, token string
-	spec           batchSpec
+	spec           jobSpec
 	outBucket      string
 	outPrefix      string // key prefix of the outputs: <output s3Uri key>/<job id>/
-	files          []batchFile
-	records        []batchRecord
+	files          []inputFile
+	records        []record
 
 	submitted, validateAt, scheduleAt, startAt, finishAt, expireAt time.Time
 	failMsg                                                        string // why validation fails the job (FailJob, malformed lines), or ""
@@ -110,10 +57,10 @@ type batchJob struct {
 }
 
 // set moves the job to status at t.
-func (j *batchJob) set(status string, t time.Time) { j.status, j.modified = status, t }
+func (j *job) set(status string, t time.Time) { j.status, j.modified = status, t }
 
 // end finishes the job at t.
-func (j *batchJob) end(status string, t time.Time, message string) {
+func (j *job) end(status string, t time.Time, message string) {
 	j.set(status, t)
 	j.ended, j.message = t, message
 }
@@ -127,7 +74,7 @@ func terminal(status string) bool {
 }
 
 // processedBy is how many records the job has processed by t, counted from its start.
-func (j *batchJob) processedBy(t time.Time) int {
+func (j *job) processedBy(t time.Time) int {
 	switch {
 	case t.Before(j.startAt):
 		return 0
@@ -144,7 +91,7 @@ func (j *batchJob) processedBy(t time.Time) int {
 // outputs on the way. The caller holds j.mu. A failed output write (other than a canceled
 // ctx, which leaves the job to be advanced again) fails the job, as Bedrock fails a job that
 // cannot write to its output location.
-func (b *batchJobs) advance(ctx context.Context, j *batchJob, now time.Time) {
+func (s *Service) advance(ctx context.Context, j *job, now time.Time) {
 	for {
 		switch j.status {
 		case statusSubmitted:
@@ -179,7 +126,7 @@ func (b *batchJobs) advance(ctx context.Context, j *batchJob, now time.Time) {
 			if j.expireAt.Before(until) {
 				until = j.expireAt
 			}
-			b.process(j, j.processedBy(until))
+			s.process(j, j.processedBy(until))
 			var status, message string
 			var at time.Time
 			switch {
@@ -194,11 +141,11 @@ func (b *batchJobs) advance(ctx context.Context, j *batchJob, now time.Time) {
 			default:
 				return
 			}
-			if !b.finish(ctx, j, status, at, message) {
+			if !s.finish(ctx, j, status, at, message) {
 				return
 			}
 		case statusStopping:
-			if !b.finish(ctx, j, statusStopped, now, "") {
+			if !s.finish(ctx, j, statusStopped, now, "") {
 				return
 			}
 		default:
@@ -209,9 +156,9 @@ func (b *batchJobs) advance(ctx context.Context, j *batchJob, now time.Time) {
 
 // finish writes the outputs of a job that ran, then ends it with status. It reports false
 // when ctx ended first: the job is left as it was, to be finished by a later advance.
-func (b *batchJobs) finish(ctx context.Context, j *batchJob, status string, at time.Time, message string) bool {
+func (s *Service) finish(ctx context.Context, j *job, status string, at time.Time, message string) bool {
 	if j.started {
-		if err := b.writeOutputs(ctx, j); err != nil {
+		if err := s.writeOutputs(ctx, j); err != nil {
 			if ctx.Err() != nil {
 				return false
 			}
@@ -222,69 +169,13 @@ func (b *batchJobs) finish(ctx context.Context, j *batchJob, status string, at t
 	return true
 }
 
-// advanceAll advances every job to the clock's now.
-func (b *batchJobs) advanceAll(ctx context.Context) {
-	for _, j := range b.all() {
-		j.mu.Lock()
-		b.advance(ctx, j, b.opts.now())
-		j.mu.Unlock()
-	}
-}
-
-// all returns the jobs in creation order.
-func (b *batchJobs) all() []*batchJob {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]*batchJob(nil), b.order...)
-}
-
-func (b *batchJobs) lookup(id string) *batchJob {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.byID[id]
-}
-
-// add registers a new job.
-func (b *batchJobs) add(j *batchJob) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.byID[j.id] = j
-	b.order = append(b.order, j)
-	if j.token != "" {
-		b.tokens[j.token] = j
-	}
-}
-
-func (b *batchJobs) byToken(token string) *batchJob {
-	if token == "" {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.tokens[token]
-}
-
-// active counts the jobs not finished, as of now.
-func (b *batchJobs) active(ctx context.Context) int {
-	n := 0
-	for _, j := range b.all() {
-		j.mu.Lock()
-		b.advance(ctx, j, b.opts.now())
-		if !terminal(j.status) {
-			n++
-		}
-		j.mu.Unlock()
-	}
-	return n
-}
-
 // stop asks a job to stop: a finished job is a conflict; a stopping one is left alone.
 // Records already processed keep their output lines, written when the job is Stopped.
-func (b *batchJobs) stop(ctx context.Context, j *batchJob) (conflict string) {
+func (s *Service) stop(ctx context.Context, j *job) (conflict string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	now := b.opts.now()
-	b.advance(ctx, j, now)
+	now := s.opts.now()
+	s.advance(ctx, j, now)
 	switch {
 	case terminal(j.status):
 		return "The job " + j.arn + " is " + j.status + " and can no longer be stopped."

@@ -1,4 +1,4 @@
-package bedrocktest
+package batchjobs
 
 import (
 	"bytes"
@@ -16,17 +16,17 @@ import (
 // {"recordId", "modelInput", "modelOutput"}, where an "error" object
 // {"errorCode": <int>, "errorMessage"} replaces modelOutput when the record failed; for a
 // Converse job modelOutput is the Converse response body. bedrocktest keeps the input order.
-const batchManifestName = "manifest.json.out"
+const manifestName = "manifest.json.out"
 
-// batchFile is one input file and the output lines written for it so far.
-type batchFile struct {
+// inputFile is one input file and the output lines written for it so far.
+type inputFile struct {
 	key     string // the input object's key
 	outName string // the output object's name under the job's prefix: the input's name + ".out"
 	out     []byte
 }
 
-// batchRecord is one non-blank input line: {"recordId": "...", "modelInput": {...}}.
-type batchRecord struct {
+// record is one non-blank input line: {"recordId": "...", "modelInput": {...}}.
+type record struct {
 	file      int
 	id        string          // recordId as given, or one made up (Bedrock adds one when it is missing)
 	input     json.RawMessage // modelInput exactly as given
@@ -34,7 +34,7 @@ type batchRecord struct {
 }
 
 // parseRecords splits a job's input files into records. Blank lines are not records.
-func parseRecords(jobID string, files []batchFile, data [][]byte) (records []batchRecord, malformed int) {
+func parseRecords(jobID string, files []inputFile, data [][]byte) (records []record, malformed int) {
 	for fi, d := range data {
 		for n := 1; len(d) > 0; n++ {
 			var line []byte
@@ -43,7 +43,7 @@ func parseRecords(jobID string, files []batchFile, data [][]byte) (records []bat
 			if len(line) == 0 {
 				continue
 			}
-			r := batchRecord{file: fi}
+			r := record{file: fi}
 			var rec struct {
 				RecordID   *string         `json:"recordId"`
 				ModelInput json.RawMessage `json:"modelInput"`
@@ -73,7 +73,7 @@ func parseRecords(jobID string, files []batchFile, data [][]byte) (records []bat
 // madeUpRecordID is the id of a record that had none: 11 upper-case alphanumerics, like the
 // ids the user guide shows, stable for a job and a position.
 func madeUpRecordID(jobID string, i int) string {
-	sum := fnv64a(jobID + "/" + strconv.Itoa(i))
+	sum := fnv1a(jobID + "/" + strconv.Itoa(i))
 	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	var id [11]byte
 	for k := range id {
@@ -84,92 +84,84 @@ func madeUpRecordID(jobID string, i int) string {
 }
 
 // process answers the job's records up to target (exclusive), in input order.
-func (b *batchJobs) process(j *batchJob, target int) {
+func (s *Service) process(j *job, target int) {
 	for ; j.done < target; j.done++ {
 		r := &j.records[j.done]
 		f := &j.files[r.file]
-		var res recordResult
-		f.out, res = b.appendRecord(f.out, j.spec.modelID, r)
-		b.stats.processed.Add(1)
-		if res.ok {
+		var u Usage
+		var ok bool
+		f.out, u, ok = s.appendRecord(f.out, j.spec.modelID, r)
+		s.stats.processed.Add(1)
+		if ok {
 			j.ok++
-			j.inTokens += res.in
-			j.outTokens += res.out
-			b.stats.ok.Add(1)
-			b.stats.inputTokens.Add(res.in)
-			b.stats.outputTokens.Add(res.out)
+			j.inTokens += u.InputTokens
+			j.outTokens += u.OutputTokens
+			s.stats.ok.Add(1)
+			s.stats.inputTokens.Add(u.InputTokens)
+			s.stats.outputTokens.Add(u.OutputTokens)
 		} else {
 			j.errs++
-			b.stats.errors.Add(1)
+			s.stats.errors.Add(1)
 		}
 	}
 }
 
-// recordResult is how one record went.
-type recordResult struct {
-	ok      bool
-	in, out int64 // input tokens (cached or not) and output tokens of an ok record
-}
-
-// appendRecord appends the output line of one record. The modelInput is answered by the same
-// functions as an on-demand Converse call (parseCall, validate, measure, Handler.answer,
-// appendConverse), so text and usage match a Converse call of the same body; only the
-// metrics.latencyMs differs. Faults, quotas and Observe are on-demand matters and do not apply.
-func (b *batchJobs) appendRecord(dst []byte, modelID string, r *batchRecord) ([]byte, recordResult) {
+// appendRecord appends the output line of one record and reports whether it was answered,
+// with what it used. A record fails, with an error object instead of a modelOutput, when
+// check says so or the Runtime refuses its modelInput (errorCode 400, the message an on-demand
+// call would get); otherwise the Runtime's Converse answer is its modelOutput.
+func (s *Service) appendRecord(dst []byte, modelID string, r *record) ([]byte, Usage, bool) {
 	dst = append(dst, `{"recordId":`...)
 	dst = jsonenc.AppendString(dst, r.id)
 	if r.input != nil {
 		dst = append(dst, `,"modelInput":`...)
 		dst = append(dst, r.input...)
 	}
-	c, code, msg := b.check(modelID, r)
-	if code != 0 {
-		dst = append(dst, `,"error":{"errorCode":`...)
-		dst = strconv.AppendInt(dst, int64(code), 10)
-		dst = append(dst, `,"errorMessage":`...)
-		dst = jsonenc.AppendString(dst, msg)
-		return append(dst, "}}\n"...), recordResult{}
+	code, msg := s.check(r)
+	if code == 0 {
+		line := append(dst, `,"modelOutput":`...)
+		line, u, err := s.runtime.AppendConverse(line, modelID, r.input, s.opts.recordLatencyMs())
+		if err == nil {
+			return append(line, "}\n"...), u, true
+		}
+		code, msg = 400, err.Error() // dst is still the line up to the modelInput
 	}
-	rep := b.h.answer(&c, c.measure())
-	dst = append(dst, `,"modelOutput":`...)
-	dst = appendConverse(dst, rep, b.opts.recordLatencyMs())
-	res := recordResult{ok: true, in: rep.inputTokens + rep.cacheRead + rep.cacheWrite, out: rep.outputTokens}
-	return append(dst, "}\n"...), res
+	dst = append(dst, `,"error":{"errorCode":`...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	dst = append(dst, `,"errorMessage":`...)
+	dst = jsonenc.AppendString(dst, msg)
+	return append(dst, "}}\n"...), Usage{}, false
 }
 
-// check decodes a record's modelInput, and returns the errorCode and errorMessage of a
-// record that fails, or code 0.
-func (b *batchJobs) check(modelID string, r *batchRecord) (c call, code int, msg string) {
+// check returns the errorCode and errorMessage of a record that fails before the Runtime sees
+// it, or code 0: a malformed line, Options.FailRecord, and the batch rules.
+func (s *Service) check(r *record) (code int, msg string) {
 	if r.malformed != "" {
-		return c, 400, r.malformed
+		return 400, r.malformed
 	}
-	if b.opts.FailRecord != nil {
-		if code, msg, fail := b.opts.FailRecord(r.id); fail {
-			return c, code, msg
+	if s.opts.FailRecord != nil {
+		if code, msg, fail := s.opts.FailRecord(r.id); fail {
+			return code, msg
 		}
-	}
-	c, err := parseCall(modelID, false, r.input)
-	if err != nil {
-		return c, 400, err.Error()
 	}
 	// The user guide: "Batch inference doesn't support tool calling (function calling) for
 	// jobs that use the Converse invocation type. Records that include toolConfig fail with a
-	// 400 error."
-	if c.req.ToolConfig != nil {
-		return c, 400, "Batch inference with the Converse invocation type does not support toolConfig."
+	// 400 error." (A toolConfig that is not even an object fails here too, not in the Runtime.)
+	var tools struct {
+		ToolConfig json.RawMessage `json:"toolConfig"`
 	}
-	if msg := c.validate(&b.h.opts); msg != "" {
-		return c, 400, msg
+	if json.Unmarshal(r.input, &tools) == nil && len(tools.ToolConfig) > 0 && string(tools.ToolConfig) != "null" {
+		return 400, "Batch inference with the Converse invocation type does not support toolConfig."
 	}
-	return c, 0, ""
+	return 0, ""
 }
 
 // writeOutputs puts every input file's .out (with the lines processed so far: all of them,
 // or, for a stopped or timed-out job, those finished) and manifest.json.out.
-func (b *batchJobs) writeOutputs(ctx context.Context, j *batchJob) error {
+func (s *Service) writeOutputs(ctx context.Context, j *job) error {
 	for i := range j.files {
 		f := &j.files[i]
-		if err := b.store.Put(ctx, j.outBucket, j.outPrefix+f.outName, f.out); err != nil {
+		if err := s.store.Put(ctx, j.outBucket, j.outPrefix+f.outName, f.out); err != nil {
 			return err
 		}
 	}
@@ -181,5 +173,5 @@ func (b *batchJobs) writeOutputs(ctx context.Context, j *batchJob) error {
 		InputToks  int64 `json:"inputTokenCount"`
 		OutputToks int64 `json:"outputTokenCount"`
 	}{len(j.records), j.done, j.ok, j.errs, j.inTokens, j.outTokens})
-	return b.store.Put(ctx, j.outBucket, j.outPrefix+batchManifestName, m)
+	return s.store.Put(ctx, j.outBucket, j.outPrefix+manifestName, m)
 }

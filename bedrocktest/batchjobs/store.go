@@ -1,4 +1,4 @@
-package bedrocktest
+package batchjobs
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 )
 
 // ObjectStore is where batch jobs read their inputs and write their outputs: S3 in practice
-// (NewS3ObjectStore), anything that can get, put and list objects in tests.
+// (NewS3ObjectStore), a MemoryStore in unit tests.
 type ObjectStore interface {
 	// Get returns an object's bytes; a missing object or bucket is an error that wraps
 	// fs.ErrNotExist, so the emulator tells "not there" from "could not read".

@@ -1,8 +1,9 @@
-package bedrocktest
+package batchjobs_test
 
 import (
 	"bytes"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -10,95 +11,102 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	btypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 )
 
 // A job of 150 records completes with one output line per record, in input order, whose text
-// and usage are what on-demand Converse answers for the same modelInput.
+// and usage are what on-demand Converse answers for the same modelInput; on either store.
 func TestBatchJobCompletes(t *testing.T) {
-	e := newBatchEnv(t, Options{Batch: BatchOptions{RecordsPerSecond: 10000}})
-	recs := makeRecords("R", 150)
-	input := jsonl(recs)
-	e.put(t, "in/records.jsonl", input)
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newBatchEnvOn(t, kind, bedrocktest.Options{Batch: batchjobs.Options{RecordsPerSecond: 10000}})
+			recs := makeRecords("R", 150)
+			input := jsonl(recs)
+			e.put(t, "in/records.jsonl", input)
 
-	arn := e.create(t, e.jobInput("complete-1", "in/records.jsonl"))
-	if !jobIdentifierPattern.MatchString(arn) {
-		t.Fatalf("job ARN %q does not have the API's shape", arn)
-	}
-	j := e.wait(t, arn)
-	if j.Status != btypes.ModelInvocationJobStatusCompleted {
-		t.Fatalf("status %s (%s), want Completed", j.Status, aws.ToString(j.Message))
-	}
-	if got := [4]int64{aws.ToInt64(j.TotalRecordCount), aws.ToInt64(j.ProcessedRecordCount), aws.ToInt64(j.SuccessRecordCount), aws.ToInt64(j.ErrorRecordCount)}; got != [4]int64{150, 150, 150, 0} {
-		t.Errorf("total, processed, success, error counts = %v", got)
-	}
-	if j.EndTime == nil || j.SubmitTime == nil || j.JobExpirationTime == nil || aws.ToString(j.JobName) != "complete-1" ||
-		j.ModelInvocationType != btypes.ModelInvocationTypeConverse || aws.ToString(j.ModelId) != testModel {
-		t.Errorf("job description incomplete: %+v", j)
-	}
-	if in, ok := j.InputDataConfig.(*btypes.ModelInvocationJobInputDataConfigMemberS3InputDataConfig); !ok || aws.ToString(in.Value.S3Uri) != e.uri("in/records.jsonl") {
-		t.Errorf("inputDataConfig = %#v", j.InputDataConfig)
-	}
+			arn := e.create(t, e.jobInput("complete-1", "in/records.jsonl"))
+			if !regexp.MustCompile(`^arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/[a-z0-9]{12}$`).MatchString(arn) {
+				t.Fatalf("job ARN %q does not have the API's shape", arn)
+			}
+			j := e.wait(t, arn)
+			if j.Status != btypes.ModelInvocationJobStatusCompleted {
+				t.Fatalf("status %s (%s), want Completed", j.Status, aws.ToString(j.Message))
+			}
+			if got := [4]int64{aws.ToInt64(j.TotalRecordCount), aws.ToInt64(j.ProcessedRecordCount), aws.ToInt64(j.SuccessRecordCount), aws.ToInt64(j.ErrorRecordCount)}; got != [4]int64{150, 150, 150, 0} {
+				t.Errorf("total, processed, success, error counts = %v", got)
+			}
+			if j.EndTime == nil || j.SubmitTime == nil || j.JobExpirationTime == nil || aws.ToString(j.JobName) != "complete-1" ||
+				j.ModelInvocationType != btypes.ModelInvocationTypeConverse || aws.ToString(j.ModelId) != testModel {
+				t.Errorf("job description incomplete: %+v", j)
+			}
+			if in, ok := j.InputDataConfig.(*btypes.ModelInvocationJobInputDataConfigMemberS3InputDataConfig); !ok || aws.ToString(in.Value.S3Uri) != e.uri("in/records.jsonl") {
+				t.Errorf("inputDataConfig = %#v", j.InputDataConfig)
+			}
 
-	id := jobID(arn)
-	lines := e.outputLines(t, "out/"+id+"/records.jsonl.out")
-	if len(lines) != len(recs) {
-		t.Fatalf("%d output lines, want %d", len(lines), len(recs))
-	}
-	var inTokens, outTokens int64
-	inputLines := bytes.Split(bytes.TrimSpace(input), []byte{'\n'})
-	for i, l := range lines {
-		r := recs[i]
-		if l.RecordID != r.id || l.ModelOutput == nil || l.Error != nil {
-			t.Fatalf("line %d: record %q, output %v, error %v; want %q with a modelOutput", i, l.RecordID, l.ModelOutput != nil, l.Error, r.id)
-		}
-		if !bytes.Contains(inputLines[i], l.ModelInput) {
-			t.Errorf("line %d: modelInput %s is not the input's as given", i, l.ModelInput)
-		}
-		want, err := e.runtime.Converse(testCtx(t), r.converseInput())
-		if err != nil {
-			t.Fatal(err)
-		}
-		mo := l.ModelOutput
-		if text := mo.Output.Message.Content[0].Text; text != outputText(t, want) || mo.Output.Message.Role != "assistant" {
-			t.Errorf("record %s: text %q, on-demand %q", r.id, text, outputText(t, want))
-		}
-		if u := want.Usage; mo.Usage.InputTokens != aws.ToInt32(u.InputTokens) || mo.Usage.OutputTokens != aws.ToInt32(u.OutputTokens) ||
-			mo.Usage.TotalTokens != aws.ToInt32(u.TotalTokens) || mo.StopReason != string(want.StopReason) {
-			t.Errorf("record %s: usage %+v stop %s, on-demand %+v stop %s", r.id, mo.Usage, mo.StopReason,
-				[3]int32{aws.ToInt32(u.InputTokens), aws.ToInt32(u.OutputTokens), aws.ToInt32(u.TotalTokens)}, want.StopReason)
-		}
-		inTokens += int64(mo.Usage.InputTokens)
-		outTokens += int64(mo.Usage.OutputTokens)
-	}
-	if m := e.manifest(t, id); m != (manifest{150, 150, 150, 0, inTokens, outTokens}) {
-		t.Errorf("manifest = %+v, want 150 records all ok and tokens %d/%d", m, inTokens, outTokens)
-	}
+			id := jobID(arn)
+			lines := e.outputLines(t, "out/"+id+"/records.jsonl.out")
+			if len(lines) != len(recs) {
+				t.Fatalf("%d output lines, want %d", len(lines), len(recs))
+			}
+			var inTokens, outTokens int64
+			inputLines := bytes.Split(bytes.TrimSpace(input), []byte{'\n'})
+			for i, l := range lines {
+				r := recs[i]
+				if l.RecordID != r.id || l.ModelOutput == nil || l.Error != nil {
+					t.Fatalf("line %d: record %q, output %v, error %v; want %q with a modelOutput", i, l.RecordID, l.ModelOutput != nil, l.Error, r.id)
+				}
+				if !bytes.Contains(inputLines[i], l.ModelInput) {
+					t.Errorf("line %d: modelInput %s is not the input's as given", i, l.ModelInput)
+				}
+				want, err := e.runtime.Converse(testCtx(t), r.converseInput())
+				if err != nil {
+					t.Fatal(err)
+				}
+				mo := l.ModelOutput
+				if text := mo.Output.Message.Content[0].Text; text != outputText(t, want) || mo.Output.Message.Role != "assistant" {
+					t.Errorf("record %s: text %q, on-demand %q", r.id, text, outputText(t, want))
+				}
+				if u := want.Usage; mo.Usage.InputTokens != aws.ToInt32(u.InputTokens) || mo.Usage.OutputTokens != aws.ToInt32(u.OutputTokens) ||
+					mo.Usage.TotalTokens != aws.ToInt32(u.TotalTokens) || mo.StopReason != string(want.StopReason) {
+					t.Errorf("record %s: usage %+v stop %s, on-demand %+v stop %s", r.id, mo.Usage, mo.StopReason,
+						[3]int32{aws.ToInt32(u.InputTokens), aws.ToInt32(u.OutputTokens), aws.ToInt32(u.TotalTokens)}, want.StopReason)
+				}
+				inTokens += int64(mo.Usage.InputTokens)
+				outTokens += int64(mo.Usage.OutputTokens)
+			}
+			if m := e.manifest(t, id); m != (manifest{150, 150, 150, 0, inTokens, outTokens}) {
+				t.Errorf("manifest = %+v, want 150 records all ok and tokens %d/%d", m, inTokens, outTokens)
+			}
 
-	st := e.srv.BatchStats()
-	want := BatchStats{JobsCreated: 1, RecordsProcessed: 150, RecordsOK: 150, InputTokens: inTokens, OutputTokens: outTokens,
-		Statuses: BatchStatusCounts{Completed: 1}}
-	if st != want {
-		t.Errorf("BatchStats = %+v, want %+v", st, want)
-	}
-	if jobs := e.srv.BatchJobs(); len(jobs) != 1 || jobs[0].ARN != arn || jobs[0].Status != "Completed" || jobs[0].Records != 150 || jobs[0].OK != 150 {
-		t.Errorf("BatchJobs = %+v", jobs)
-	}
-	if s := e.srv.Stats(); s.Requests != 150 || s.OK != 150 {
-		t.Errorf("runtime Stats %+v: the control plane must not count there", s)
+			st := e.srv.BatchStats()
+			want := batchjobs.Stats{JobsCreated: 1, RecordsProcessed: 150, RecordsOK: 150, InputTokens: inTokens, OutputTokens: outTokens,
+				Statuses: batchjobs.StatusCounts{Completed: 1}}
+			if st != want {
+				t.Errorf("BatchStats = %+v, want %+v", st, want)
+			}
+			if jobs := e.srv.BatchJobs(); len(jobs) != 1 || jobs[0].ARN != arn || jobs[0].Status != "Completed" || jobs[0].Records != 150 || jobs[0].OK != 150 {
+				t.Errorf("BatchJobs = %+v", jobs)
+			}
+			if s := e.srv.Stats(); s.Requests != 150 || s.OK != 150 {
+				t.Errorf("runtime Stats %+v: the control plane must not count there", s)
+			}
+		})
 	}
 }
 
 // Chosen records fail: the job is PartiallyCompleted and those lines carry an error object.
 func TestBatchRecordErrors(t *testing.T) {
 	failing := map[string]bool{"R00003": true, "R00050": true, "R00149": true}
-	e := newBatchEnv(t, Options{Batch: BatchOptions{
+	e := newBatchEnv(t, bedrocktest.Options{Batch: batchjobs.Options{
 		FailRecord: func(id string) (int, string, bool) {
 			return 429, "Too many requests (test)", failing[id]
 		},
 		MaxMalformedLines: 1,
 	}})
 	recs := makeRecords("R", 150)
-	recs[10].prompt = "please " + InvalidMarker                                                      // fails validation, as on demand
+	recs[10].prompt = "please " + bedrocktest.InvalidMarker                                          // fails validation, as on demand
 	recs[20].extra = `,"toolConfig":{"tools":[{"toolSpec":{"name":"t","inputSchema":{"json":{}}}}]}` // Converse batch refuses tools
 	// One line without a recordId (Bedrock makes one up) and one malformed line, tolerated.
 	input := append(jsonl(recs), `{"modelInput":{"messages":[{"role":"user","content":[{"text":"no id"}]}]}}`+"\n"+`{"recordId":"BAD","modelInput":[1]}`+"\n"...)
@@ -145,9 +153,10 @@ func TestBatchRecordErrors(t *testing.T) {
 }
 
 // FailJob fails a job when its validation ends, with its message and no output; too many
-// malformed lines fail a job the same way.
+// malformed lines fail a job the same way; and a job whose outputs cannot be written fails
+// when it ends.
 func TestBatchJobFails(t *testing.T) {
-	e := newBatchEnv(t, Options{Batch: BatchOptions{
+	e := newBatchEnv(t, bedrocktest.Options{Batch: batchjobs.Options{
 		FailJob: func(name string) (string, bool) {
 			return "Injected failure for " + name, strings.HasPrefix(name, "doomed")
 		},
@@ -156,17 +165,23 @@ func TestBatchJobFails(t *testing.T) {
 	bad := append(jsonl(makeRecords("R", 120)), "{not json\n"...)
 	e.put(t, "in/bad.jsonl", bad)
 
-	for _, tt := range []struct{ name, input, message string }{
-		{"doomed-1", "in/ok.jsonl", "Injected failure for doomed-1"},
-		{"malformed", "in/bad.jsonl", "Line 121 of in/bad.jsonl"},
+	for _, tt := range []struct{ name, input, output, message string }{
+		{"doomed-1", "in/ok.jsonl", "", "Injected failure for doomed-1"},
+		{"malformed", "in/bad.jsonl", "", "Line 121 of in/bad.jsonl"},
+		{"no-output-bucket", "in/ok.jsonl", "s3://no-such-bucket/out/", "could not write the job's output"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			arn := e.create(t, e.jobInput(tt.name, tt.input))
+			in := e.jobInput(tt.name, tt.input)
+			if tt.output != "" {
+				in.OutputDataConfig = &btypes.ModelInvocationJobOutputDataConfigMemberS3OutputDataConfig{
+					Value: btypes.ModelInvocationJobS3OutputDataConfig{S3Uri: aws.String(tt.output)}}
+			}
+			arn := e.create(t, in)
 			j := e.wait(t, arn)
 			if j.Status != btypes.ModelInvocationJobStatusFailed || !strings.Contains(aws.ToString(j.Message), tt.message) || j.EndTime == nil {
 				t.Errorf("status %s message %q, want Failed with %q", j.Status, aws.ToString(j.Message), tt.message)
 			}
-			keys, err := e.srv.handler.opts.BatchStore.List(testCtx(t), e.bucket, "out/"+jobID(arn)+"/")
+			keys, err := e.store.List(testCtx(t), e.bucket, "out/"+jobID(arn)+"/")
 			if err != nil || len(keys) != 0 {
 				t.Errorf("a failed job wrote %v (%v)", keys, err)
 			}
@@ -176,7 +191,7 @@ func TestBatchJobFails(t *testing.T) {
 
 // Record counts, missing input and bad parameters are refused at CreateModelInvocationJob.
 func TestBatchCreateRefused(t *testing.T) {
-	e := newBatchEnv(t, Options{Models: []string{testModel}, Batch: BatchOptions{MaxRecords: 200, MaxInputFileBytes: 64 << 10}})
+	e := newBatchEnv(t, bedrocktest.Options{Models: []string{testModel}, Batch: batchjobs.Options{MaxRecords: 200, MaxInputFileBytes: 64 << 10}})
 	e.put(t, "in/99.jsonl", jsonl(makeRecords("R", 99)))
 	e.put(t, "in/201.jsonl", jsonl(makeRecords("R", 201)))
 	e.put(t, "in/150.jsonl", jsonl(makeRecords("R", 150)))
@@ -277,7 +292,7 @@ func checkAPIError(t *testing.T, err error, code string, parts ...string) {
 // The same clientRequestToken with the same parameters returns the same job; with other
 // parameters it is a conflict.
 func TestBatchIdempotency(t *testing.T) {
-	e := newBatchEnv(t, Options{})
+	e := newBatchEnv(t, bedrocktest.Options{})
 	e.put(t, "in/a.jsonl", jsonl(makeRecords("A", 100)))
 	in := e.jobInput("idem", "in/a.jsonl")
 	in.ClientRequestToken = aws.String("token-1")
@@ -304,47 +319,52 @@ func TestBatchIdempotency(t *testing.T) {
 	}
 }
 
-// Several input files under a prefix each get their own .out, and the manifest sums them.
+// Several input files under a prefix, at any depth, each get their own .out, and the manifest
+// sums them; on either store.
 func TestBatchMultipleFiles(t *testing.T) {
-	e := newBatchEnv(t, Options{Batch: BatchOptions{RecordsPerSecond: 10000}})
-	files := map[string][]testRecord{
-		"in/a.jsonl":     makeRecords("A", 60),
-		"in/b.jsonl":     makeRecords("B", 50),
-		"in/sub/c.jsonl": makeRecords("C", 40),
-	}
-	for key, recs := range files {
-		e.put(t, key, jsonl(recs))
-	}
-	e.put(t, "in/notes.txt", []byte("not an input"))
-	arn := e.create(t, e.jobInput("multi", "in"))
-	if j := e.wait(t, arn); j.Status != btypes.ModelInvocationJobStatusCompleted || aws.ToInt64(j.TotalRecordCount) != 150 {
-		t.Fatalf("status %s, %d records", j.Status, aws.ToInt64(j.TotalRecordCount))
-	}
-	id := jobID(arn)
-	keys, err := e.srv.handler.opts.BatchStore.List(testCtx(t), e.bucket, "out/"+id+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"a.jsonl.out", "b.jsonl.out", "manifest.json.out", "sub/c.jsonl.out"}
-	for i := range want {
-		want[i] = "out/" + id + "/" + want[i]
-	}
-	if !slices.Equal(keys, want) {
-		t.Errorf("outputs %v, want %v", keys, want)
-	}
-	for key, recs := range files {
-		lines := e.outputLines(t, "out/"+id+"/"+strings.TrimPrefix(key, "in/")+".out")
-		if len(lines) != len(recs) {
-			t.Errorf("%s: %d lines, want %d", key, len(lines), len(recs))
-			continue
-		}
-		for i, l := range lines {
-			if l.RecordID != recs[i].id || l.ModelOutput == nil {
-				t.Errorf("%s line %d: %s, want %s answered", key, i, l.RecordID, recs[i].id)
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			e := newBatchEnvOn(t, kind, bedrocktest.Options{Batch: batchjobs.Options{RecordsPerSecond: 10000}})
+			files := map[string][]testRecord{
+				"in/a.jsonl":     makeRecords("A", 60),
+				"in/b.jsonl":     makeRecords("B", 50),
+				"in/sub/c.jsonl": makeRecords("C", 40),
 			}
-		}
-	}
-	if m := e.manifest(t, id); m.TotalRecordCount != 150 || m.SuccessRecordCount != 150 || m.ErrorRecordCount != 0 || m.InputTokenCount == 0 {
-		t.Errorf("manifest = %+v", m)
+			for key, recs := range files {
+				e.put(t, key, jsonl(recs))
+			}
+			e.put(t, "in/notes.txt", []byte("not an input"))
+			arn := e.create(t, e.jobInput("multi", "in"))
+			if j := e.wait(t, arn); j.Status != btypes.ModelInvocationJobStatusCompleted || aws.ToInt64(j.TotalRecordCount) != 150 {
+				t.Fatalf("status %s, %d records", j.Status, aws.ToInt64(j.TotalRecordCount))
+			}
+			id := jobID(arn)
+			keys, err := e.store.List(testCtx(t), e.bucket, "out/"+id+"/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"a.jsonl.out", "b.jsonl.out", "manifest.json.out", "sub/c.jsonl.out"}
+			for i := range want {
+				want[i] = "out/" + id + "/" + want[i]
+			}
+			if !slices.Equal(keys, want) {
+				t.Errorf("outputs %v, want %v", keys, want)
+			}
+			for key, recs := range files {
+				lines := e.outputLines(t, "out/"+id+"/"+strings.TrimPrefix(key, "in/")+".out")
+				if len(lines) != len(recs) {
+					t.Errorf("%s: %d lines, want %d", key, len(lines), len(recs))
+					continue
+				}
+				for i, l := range lines {
+					if l.RecordID != recs[i].id || l.ModelOutput == nil {
+						t.Errorf("%s line %d: %s, want %s answered", key, i, l.RecordID, recs[i].id)
+					}
+				}
+			}
+			if m := e.manifest(t, id); m.TotalRecordCount != 150 || m.SuccessRecordCount != 150 || m.ErrorRecordCount != 0 || m.InputTokenCount == 0 {
+				t.Errorf("manifest = %+v", m)
+			}
+		})
 	}
 }

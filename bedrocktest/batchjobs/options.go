@@ -1,7 +1,8 @@
-package bedrocktest
+package batchjobs
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"time"
 )
@@ -11,27 +12,27 @@ import (
 // inference job", "Records per batch inference job", and input file and job sizes) and sends
 // the reader to the Service Quotas table for values, which vary by account and model. The
 // defaults here are the commonly cited ones (100 and 50,000 records, 1 GB per file, 5 GB per
-// job), not checked against that table: set BatchOptions to match an account.
+// job), not checked against that table: set Options to match an account.
 const (
-	// DefaultBatchMinRecords is BatchOptions.MinRecords when zero: the fewest records
+	// DefaultMinRecords is Options.MinRecords when zero: the fewest records
 	// (JSON lines across every input file) a job may have.
-	DefaultBatchMinRecords = 100
-	// DefaultBatchMaxRecords is BatchOptions.MaxRecords when zero: the most records a job may have.
-	DefaultBatchMaxRecords = 50_000
-	// DefaultBatchMaxInputFileBytes is BatchOptions.MaxInputFileBytes when zero: 1 GB per input file.
-	DefaultBatchMaxInputFileBytes = 1 << 30
-	// DefaultBatchMaxJobBytes is BatchOptions.MaxJobBytes when zero: 5 GB across a job's input files.
-	DefaultBatchMaxJobBytes = 5 << 30
+	DefaultMinRecords = 100
+	// DefaultMaxRecords is Options.MaxRecords when zero: the most records a job may have.
+	DefaultMaxRecords = 50_000
+	// DefaultMaxInputFileBytes is Options.MaxInputFileBytes when zero: 1 GB per input file.
+	DefaultMaxInputFileBytes = 1 << 30
+	// DefaultMaxJobBytes is Options.MaxJobBytes when zero: 5 GB across a job's input files.
+	DefaultMaxJobBytes = 5 << 30
 )
 
-// DefaultBatchTimeoutHours is a job's timeoutDurationInHours when CreateModelInvocationJob
+// DefaultTimeoutHours is a job's timeoutDurationInHours when CreateModelInvocationJob
 // sends none; bedrocktest accepts 24 to 168, the range the API reference gives.
-const DefaultBatchTimeoutHours = 168
+const DefaultTimeoutHours = 168
 
-// BatchOptions configures the batch-inference control plane, which runs when
-// Options.BatchStore is set. The zero value moves every job through all its statuses at once
-// and enforces AWS's default record and size quotas.
-type BatchOptions struct {
+// Options configures a Service: the jobs' schedule, quotas and injected failures. The zero
+// value moves every job through all its statuses at once and enforces AWS's default record and
+// size quotas.
+type Options struct {
 	// ValidateAfter is how long a job stays Submitted before it is Validating.
 	ValidateAfter time.Duration
 	// ScheduleAfter is how long a job stays Validating before it is Scheduled (or Failed, for
@@ -46,7 +47,7 @@ type BatchOptions struct {
 	RecordsPerSecond float64
 
 	// MinRecords and MaxRecords bound a job's record count, checked at CreateModelInvocationJob
-	// (ValidationException). 0 = DefaultBatchMinRecords and DefaultBatchMaxRecords; negative =
+	// (ValidationException). 0 = DefaultMinRecords and DefaultMaxRecords; negative =
 	// no bound.
 	MinRecords, MaxRecords int
 	// MaxInputFileBytes and MaxJobBytes bound one input file and all of a job's input files,
@@ -73,14 +74,14 @@ type BatchOptions struct {
 	Clock func() time.Time
 }
 
-// FailRecordsFraction returns a BatchOptions.FailRecord that fails about fraction of the
+// FailRecordsFraction returns an Options.FailRecord that fails about fraction of the
 // records, chosen by a hash of the record id (the same ids fail on every run), with errorCode
 // 500 and an InternalServerException-like message.
 func FailRecordsFraction(fraction float64) func(recordID string) (int, string, bool) {
 	return func(recordID string) (int, string, bool) {
 		// FNV-1a's top bits barely move when only the last characters differ (R00001,
 		// R00002...): a splitmix64 finalizer spreads them.
-		x := fnv64a(recordID)
+		x := fnv1a(recordID)
 		x ^= x >> 30
 		x *= 0xbf58476d1ce4e5b9
 		x ^= x >> 27
@@ -93,8 +94,15 @@ func FailRecordsFraction(fraction float64) func(recordID string) (int, string, b
 	}
 }
 
+// fnv1a is FNV-1a over s, the hash FailRecordsFraction and made-up record ids start from.
+func fnv1a(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
 // String prints the configuration, for logs.
-func (o BatchOptions) String() string {
+func (o Options) String() string {
 	rate := "instant"
 	if o.RecordsPerSecond > 0 {
 		rate = fmt.Sprintf("%g/s", o.RecordsPerSecond)
@@ -103,7 +111,7 @@ func (o BatchOptions) String() string {
 		o.ValidateAfter, o.ScheduleAfter, o.StartAfter, rate, o.minRecords(), o.maxRecords())
 }
 
-func (o BatchOptions) now() time.Time {
+func (o Options) now() time.Time {
 	if o.Clock != nil {
 		return o.Clock()
 	}
@@ -121,23 +129,23 @@ func limit(v, def int64) int64 {
 	return v
 }
 
-func (o BatchOptions) minRecords() int64 {
+func (o Options) minRecords() int64 {
 	if o.MinRecords < 0 {
 		return 0
 	}
-	return limit(int64(o.MinRecords), DefaultBatchMinRecords)
+	return limit(int64(o.MinRecords), DefaultMinRecords)
 }
 
-func (o BatchOptions) maxRecords() int64 { return limit(int64(o.MaxRecords), DefaultBatchMaxRecords) }
+func (o Options) maxRecords() int64 { return limit(int64(o.MaxRecords), DefaultMaxRecords) }
 
-func (o BatchOptions) maxFileBytes() int64 {
-	return limit(o.MaxInputFileBytes, DefaultBatchMaxInputFileBytes)
+func (o Options) maxFileBytes() int64 {
+	return limit(o.MaxInputFileBytes, DefaultMaxInputFileBytes)
 }
 
-func (o BatchOptions) maxJobBytes() int64 { return limit(o.MaxJobBytes, DefaultBatchMaxJobBytes) }
+func (o Options) maxJobBytes() int64 { return limit(o.MaxJobBytes, DefaultMaxJobBytes) }
 
 // processingTime is how long an InProgress job of n records runs.
-func (o BatchOptions) processingTime(n int) time.Duration {
+func (o Options) processingTime(n int) time.Duration {
 	if o.RecordsPerSecond <= 0 {
 		return 0
 	}
@@ -146,7 +154,7 @@ func (o BatchOptions) processingTime(n int) time.Duration {
 
 // recordLatencyMs is the metrics.latencyMs of one record's modelOutput: its share of the
 // processing time.
-func (o BatchOptions) recordLatencyMs() int64 {
+func (o Options) recordLatencyMs() int64 {
 	if o.RecordsPerSecond <= 0 {
 		return 0
 	}

@@ -1,4 +1,4 @@
-package bedrocktest
+package batchjobs_test
 
 import (
 	"fmt"
@@ -8,13 +8,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	btypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 )
 
-// Without Options.BatchStore the control plane still answers, and refuses jobs clearly. These
-// tests need no S3 server.
+// Without a store the control plane still answers, and refuses jobs clearly.
 func TestBatchWithoutStore(t *testing.T) {
-	srv, rt := newServer(t, Options{})
-	client := newBedrockClient(srv.URL)
+	srv := newServer(t, bedrocktest.Options{})
+	client, rt := newBedrockClient(srv.URL), newRuntimeClient(srv.URL)
 	ctx := testCtx(t)
 
 	in := &bedrock.CreateModelInvocationJobInput{
@@ -26,7 +28,7 @@ func TestBatchWithoutStore(t *testing.T) {
 			Value: btypes.ModelInvocationJobS3OutputDataConfig{S3Uri: aws.String("s3://b/out/")}},
 	}
 	_, err := client.CreateModelInvocationJob(ctx, in)
-	checkAPIError(t, err, "ValidationException", "Options.BatchStore")
+	checkAPIError(t, err, "ValidationException", "not enabled", "Options.BatchStore")
 
 	for _, tt := range []struct{ ident, code string }{
 		{"abcdefghijkl", "ResourceNotFoundException"},
@@ -54,7 +56,7 @@ func TestBatchWithoutStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("X-Amzn-Errortype") != errUnknownOperation {
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("X-Amzn-Errortype") != "UnknownOperationException" {
 		t.Errorf("unknown path: %d %s", resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"))
 	}
 	if st := srv.BatchStats(); st.JobsRejected != 1 || st.JobsCreated != 0 {
@@ -63,7 +65,7 @@ func TestBatchWithoutStore(t *testing.T) {
 }
 
 func TestFailRecordsFraction(t *testing.T) {
-	fail := FailRecordsFraction(0.1)
+	fail := batchjobs.FailRecordsFraction(0.1)
 	n := 0
 	for i := range 10000 {
 		if code, msg, ok := fail(fmt.Sprintf("R%05d", i)); ok { // ids alike but for their last characters
@@ -76,7 +78,7 @@ func TestFailRecordsFraction(t *testing.T) {
 	if n < 900 || n > 1100 {
 		t.Errorf("%d of 10000 failed, want about 1000", n)
 	}
-	if _, _, ok := FailRecordsFraction(0)("x"); ok {
+	if _, _, ok := batchjobs.FailRecordsFraction(0)("x"); ok {
 		t.Error("fraction 0 failed a record")
 	}
 }

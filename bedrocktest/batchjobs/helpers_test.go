@@ -1,8 +1,9 @@
-package bedrocktest
+package batchjobs_test
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -16,29 +17,72 @@ import (
 	btypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	bedrockclient "github.com/bedrock-batch/bedrock-batch/bedrock"
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 	"github.com/bedrock-batch/bedrock-batch/s3store/s3test"
 )
 
-// batchEnv is an emulator serving batch inference over a fresh bucket of the test S3 server,
-// with real clients for the control plane, the runtime and S3.
+const testModel = "anthropic.claude-3-haiku-20240307-v1:0"
+
+// batchEnv is an emulator serving batch inference over a bucket of an ObjectStore, with real
+// clients for the control plane and the runtime.
 type batchEnv struct {
-	srv     *Server
+	srv     *bedrocktest.Server
 	bedrock *bedrock.Client
 	runtime *bedrockruntime.Client
-	s3      *s3.Client
+	store   batchjobs.ObjectStore
 	bucket  string
 }
 
-// newBatchEnv skips the test without an S3 server (fails it under CI), as s3test does.
-func newBatchEnv(t *testing.T, opts Options) *batchEnv {
+// The ObjectStores a test can run on.
+const (
+	memoryStore = "memory" // a batchjobs.MemoryStore
+	s3Store     = "s3"     // the test S3 server (MinIO)
+)
+
+// stores are the ObjectStores tests of the outputs' layout run on.
+var stores = []string{memoryStore, s3Store}
+
+// newBatchEnv is an emulator whose jobs read and write a MemoryStore.
+func newBatchEnv(t *testing.T, opts bedrocktest.Options) *batchEnv {
 	t.Helper()
+	return newBatchEnvOn(t, memoryStore, opts)
+}
+
+// newBatchEnvOn is an emulator whose jobs read and write the named store, in a bucket of their
+// own. The S3 store skips the test without an S3 server (fails it under CI), as s3test does.
+func newBatchEnvOn(t *testing.T, kind string, opts bedrocktest.Options) *batchEnv {
+	t.Helper()
+	store, bucket := newStore(t, kind) // before the server, so the server closes first
+	opts.BatchStore = store
+	srv := newServer(t, opts)
+	return &batchEnv{srv: srv, bedrock: newBedrockClient(srv.URL), runtime: newRuntimeClient(srv.URL), store: store, bucket: bucket}
+}
+
+// newStore returns the named store and an empty bucket in it, removed when the test ends.
+func newStore(t *testing.T, kind string) (batchjobs.ObjectStore, string) {
+	t.Helper()
+	if kind == memoryStore {
+		return batchjobs.NewMemoryStore("bucket"), "bucket"
+	}
 	client := s3test.Client(t)
-	bucket := s3test.NewBucket(t, client) // before the server, so the server closes first
-	opts.BatchStore = NewS3ObjectStore(client)
-	srv, rt := newServer(t, opts)
-	return &batchEnv{srv: srv, bedrock: newBedrockClient(srv.URL), runtime: rt, s3: client, bucket: bucket}
+	return batchjobs.NewS3ObjectStore(client), s3test.NewBucket(t, client)
+}
+
+// newServer starts an emulator closed at the end of the test.
+func newServer(t *testing.T, opts bedrocktest.Options) *bedrocktest.Server {
+	t.Helper()
+	srv := bedrocktest.NewServer(opts)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newRuntimeClient is the SDK client the tool itself uses for on-demand calls.
+func newRuntimeClient(url string) *bedrockruntime.Client {
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	return bedrockclient.NewRuntimeClient(cfg, bedrockclient.Options{Endpoint: url})
 }
 
 func newBedrockClient(url string) *bedrock.Client {
@@ -119,14 +163,14 @@ func jsonl(recs []testRecord) []byte {
 
 func (e *batchEnv) put(t *testing.T, key string, data []byte) {
 	t.Helper()
-	if err := e.srv.handler.opts.BatchStore.Put(testCtx(t), e.bucket, key, data); err != nil {
+	if err := e.store.Put(testCtx(t), e.bucket, key, data); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (e *batchEnv) get(t *testing.T, key string) []byte {
 	t.Helper()
-	data, err := e.srv.handler.opts.BatchStore.Get(testCtx(t), e.bucket, key)
+	data, err := e.store.Get(testCtx(t), e.bucket, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +218,7 @@ func (e *batchEnv) wait(t *testing.T, arn string) *bedrock.GetModelInvocationJob
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		j := e.job(t, arn)
-		if terminal(string(j.Status)) || time.Now().After(deadline) {
+		if terminal(j.Status) || time.Now().After(deadline) {
 			return j
 		}
 	}
@@ -239,7 +283,7 @@ func (e *batchEnv) manifest(t *testing.T, jobID string) manifest {
 
 func jobID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
-// fakeClock is a BatchOptions.Clock a test steps by hand.
+// fakeClock is a batchjobs.Options.Clock a test steps by hand.
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -257,4 +301,42 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// terminal reports whether a job in status is finished.
+func terminal(status btypes.ModelInvocationJobStatus) bool {
+	switch status {
+	case btypes.ModelInvocationJobStatusCompleted, btypes.ModelInvocationJobStatusPartiallyCompleted,
+		btypes.ModelInvocationJobStatusFailed, btypes.ModelInvocationJobStatusStopped, btypes.ModelInvocationJobStatusExpired:
+		return true
+	}
+	return false
+}
+
+// testCtx is a context that gives up well before the test binary would.
+func testCtx(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func converseInput(prompt string) *bedrockruntime.ConverseInput {
+	return &bedrockruntime.ConverseInput{ModelId: aws.String(testModel), Messages: []types.Message{
+		{Role: types.ConversationRoleUser, Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: prompt}}},
+	}}
+}
+
+// outputText is the text of a Converse output's first block.
+func outputText(t testing.TB, out *bedrockruntime.ConverseOutput) string {
+	t.Helper()
+	msg, ok := out.Output.(*types.ConverseOutputMemberMessage)
+	if !ok || len(msg.Value.Content) == 0 {
+		t.Fatalf("output is %T, want a message", out.Output)
+	}
+	text, ok := msg.Value.Content[0].(*types.ContentBlockMemberText)
+	if !ok {
+		t.Fatalf("first block is %T, want text", msg.Value.Content[0])
+	}
+	return text.Value
 }
