@@ -39,17 +39,17 @@ func (f *Filter) Next(ctx context.Context) (reader.Record, error) {
 			continue
 		}
 		h := shard.HashID(rec.ID)
-		state := f.ledger.ids.get(h)
+		state := f.ledger.state(h)
 		if state&seenThisRun != 0 {
 			if state&hasDuplicate != 0 {
 				continue // its DuplicateID row is already written
 			}
 			f.Duplicates++
-			f.ledger.ids.or(h, hasDuplicate)
+			f.ledger.mark(h, hasDuplicate)
 			rec.Err = &DuplicateIDError{ID: rec.ID, Origin: rec.Origin}
 			return rec, nil
 		}
-		f.ledger.ids.or(h, seenThisRun)
+		f.ledger.mark(h, seenThisRun)
 		if settled(state, f.retryErrors) {
 			f.AlreadyDone++
 			continue
@@ -76,5 +76,5 @@ func (e *DuplicateIDError) ErrorType() string { return ErrorTypeDuplicateID }
 // error row unless retryErrors), without marking it seen: for a pass over
 // the input that only plans, before the run's real pass.
 func (l *Ledger) Settled(id string, retryErrors bool) bool {
-	return settled(l.ids.get(shard.HashID(id)), retryErrors)
+	return settled(l.state(shard.HashID(id)), retryErrors)
 }

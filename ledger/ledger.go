@@ -14,6 +14,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -41,6 +42,9 @@ const ErrorTypeDuplicateID = "DuplicateID"
 // about 16 MB, not the hundreds their text would; two ids colliding is
 // about a one in a billion chance at a million records.
 type Ledger struct {
+	// mu guards ids: the batch-inference route asks Settled while the
+	// run's reader marks the ids it has seen.
+	mu     sync.Mutex
 	ids    idSet
 	Totals tally.Totals
 	// Files are the data files read.
@@ -193,11 +197,11 @@ func (l *Ledger) add(row *ledgerRow, owner shard.Shard) (retryable bool) {
 		CacheRead: row.CacheReadInputTokens, CacheWrite: row.CacheWriteInputTokens}, row.ServiceTier, row.StopReason)
 	switch {
 	case ok:
-		l.ids.or(h, hasOK)
+		l.mark(h, hasOK)
 	case row.ErrorType == ErrorTypeDuplicateID:
-		l.ids.or(h, hasDuplicate)
+		l.mark(h, hasDuplicate)
 	default:
-		l.ids.or(h, hasError)
+		l.mark(h, hasError)
 		return true
 	}
 	return false
@@ -207,4 +211,18 @@ func (l *Ledger) add(row *ledgerRow, owner shard.Shard) (retryable bool) {
 // so it is not sent again: an ok row, or an error row unless retryErrors.
 func settled(state uint8, retryErrors bool) bool {
 	return state&hasOK != 0 || (state&hasError != 0 && !retryErrors)
+}
+
+// state is what the output holds for an id hash, and what this run saw.
+func (l *Ledger) state(h uint64) uint8 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ids.get(h)
+}
+
+// mark adds bits to an id hash's state.
+func (l *Ledger) mark(h uint64, bits uint8) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ids.or(h, bits)
 }
