@@ -43,17 +43,14 @@ func (r *Route) Run(ctx context.Context, stop <-chan struct{}, rows chan<- *writ
 		}
 		if !r.opts.Deadline.IsZero() {
 			// Wake in time to stop the jobs at the deadline's last moment.
-			delay = min(delay, max(time.Until(r.stopAt()), 10*time.Millisecond))
+			delay = min(delay, max(r.stopAt().Sub(r.opts.Clock.Now()), 10*time.Millisecond))
 		}
-		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
 		case <-stop:
-			t.Stop()
 			return nil
-		case <-t.C:
+		case <-r.opts.Clock.After(delay):
 		}
 	}
 }
@@ -80,7 +77,7 @@ func (r *Route) allCollected() bool {
 // poll refreshes unfinished jobs, stops them at the deadline, and collects
 // finished ones; progressed says whether anything changed.
 func (r *Route) poll(ctx context.Context, stop <-chan struct{}, rows chan<- *writer.Row) (progressed bool, err error) {
-	if !r.opts.Deadline.IsZero() && !r.stopped && !r.opts.Now().Before(r.stopAt()) {
+	if !r.opts.Deadline.IsZero() && !r.stopped && !r.opts.Clock.Now().Before(r.stopAt()) {
 		r.stopJobs(ctx)
 		progressed = true
 	}
@@ -116,7 +113,12 @@ func (r *Route) poll(ctx context.Context, stop <-chan struct{}, rows chan<- *wri
 			continue
 		}
 		if err := r.collectPart(ctx, stop, &p, rows); err != nil {
-			if ctx.Err() != nil || isClosed(stop) {
+			select {
+			case <-stop:
+				return false, nil // stopping: the next run collects it
+			default:
+			}
+			if ctx.Err() != nil {
 				return false, nil
 			}
 			return false, err
@@ -269,15 +271,6 @@ func errorRow(p *batchinfer.Part, o batchinfer.Output) *writer.Row {
 	return &writer.Row{
 		ID: o.RecordID, Status: writer.StatusError, ErrorType: o.ErrorType(), ErrorMessage: o.ErrorMessage,
 		Attempts: 1, ModelID: p.Model, Route: writer.RouteBatchInference, ModelInput: o.ModelInput,
-	}
-}
-
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
+	"github.com/bedrock-batch/bedrock-batch/clock"
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/storage"
 	"github.com/bedrock-batch/bedrock-batch/writer"
@@ -48,8 +49,9 @@ type Options struct {
 	Resubmit bool
 	Batch    batchinfer.Config
 	Logger   *slog.Logger
-	// Now is the clock (nil: time.Now).
-	Now func() time.Time
+	// Clock tells the time and wakes the drive loop (nil: the real
+	// clock).
+	Clock clock.Clock
 }
 
 // Route is the batch-inference route of one run: it plans parts, submits
@@ -82,8 +84,8 @@ func New(control batchinfer.Control, store, states storage.Dir, settled Settled,
 	if opts.Margin == 0 {
 		opts.Margin = 5 * time.Minute
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

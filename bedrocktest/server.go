@@ -23,9 +23,19 @@ type Server struct {
 // NewServer starts an emulator configured by opts on 127.0.0.1 and an ephemeral port. It
 // panics if it cannot listen, as httptest.NewServer does. Close it when done.
 func NewServer(opts Options) *Server {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := Listen("127.0.0.1:0", opts)
 	if err != nil {
 		panic(fmt.Sprintf("bedrocktest: failed to listen on a port: %v", err))
+	}
+	return s
+}
+
+// Listen starts an emulator configured by opts on addr (host:port, as net.Listen takes it),
+// as `batch emulate` does. Close it when done.
+func Listen(addr string, opts Options) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
 	}
 	h := NewHandler(opts)
 	s := &Server{
@@ -42,7 +52,7 @@ func NewServer(opts Options) *Server {
 		defer close(s.served)
 		s.srv.Serve(l) // returns ErrServerClosed once Close is called
 	}()
-	return s
+	return s, nil
 }
 
 // Close stops the server: it ends hanging calls and latency waits, closes every connection

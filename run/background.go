@@ -7,7 +7,6 @@ import (
 
 	"github.com/bedrock-batch/bedrock-batch/manifest"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
-	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 	"github.com/bedrock-batch/bedrock-batch/shard"
 	"github.com/bedrock-batch/bedrock-batch/storage"
 )
@@ -72,7 +71,7 @@ func showProgress(ctx context.Context, deps Deps, p *pipeline.Run, jobStates fun
 // watchSiblings lets a shard take up the quota share of sibling shards
 // that have finished, until ctx ends: the shards share nothing but the
 // output, where a finished shard's manifest says complete.
-func watchSiblings(ctx context.Context, deps Deps, own shard.Shard, out storage.Dir, limiter *ratelimit.Models) {
+func watchSiblings(ctx context.Context, deps Deps, own shard.Shard, out storage.Dir, setShare func(float64)) {
 	known := 0
 	for {
 		select {
@@ -86,7 +85,7 @@ func watchSiblings(ctx context.Context, deps Deps, own shard.Shard, out storage.
 		}
 		known = finished
 		share := 1 / float64(own.Count-finished)
-		limiter.SetShare(share)
+		setShare(share)
 		deps.Logger.Info("sibling shards finished: taking up their quota share", "finished", finished, "share", share)
 	}
 }

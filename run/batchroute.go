@@ -52,7 +52,7 @@ func (r *Run) startBatchRoute(ctx context.Context, group *errgroup.Group, groupC
 		Resubmit:     cfg.BatchResubmit,
 		OnDemandTime: onDemandTime(cfg),
 		Logger:       r.deps.Logger,
-		Now:          r.deps.Clock.Now,
+		Clock:        r.deps.Clock,
 		Batch: batchinfer.Config{
 			RunKey:       runKey(cfg),
 			RoleARN:      cfg.RoleARN,

@@ -73,7 +73,7 @@ func (r *Run) Run(ctx context.Context) error {
 	}
 	background.Go(func() error { showProgress(bgCtx, deps, p, jobStates); return nil })
 	if cfg.Shard.Sharded() {
-		background.Go(func() error { watchSiblings(bgCtx, deps, cfg.Shard, r.out, r.limiter); return nil })
+		background.Go(func() error { watchSiblings(bgCtx, deps, cfg.Shard, r.out, r.limiter.SetShare); return nil })
 	}
 
 	summary, runErr := p.Run(ctx, stop)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
+	"github.com/bedrock-batch/bedrock-batch/clock"
 	"github.com/bedrock-batch/bedrock-batch/config"
 	"github.com/bedrock-batch/bedrock-batch/ledger"
 	"github.com/bedrock-batch/bedrock-batch/manifest"
@@ -24,17 +25,6 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/storage"
 )
-
-// Clock tells the time and wakes a waiter; tests inject a fake one.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Deps are the parts a run talks to. The caller makes them: cmd/batch from
 // the AWS configuration, tests from emulators.
@@ -57,7 +47,7 @@ type Deps struct {
 	Signals <-chan os.Signal
 	// Clock is the clock of every interval a run keeps; nil is the real
 	// clock.
-	Clock Clock
+	Clock clock.Clock
 	// ProgressInterval is how often progress is shown (default 10 s, or
 	// 250 ms on a terminal); SiblingInterval how often a shard looks for
 	// siblings that finished (default 15 s).
@@ -72,7 +62,7 @@ func (d Deps) withDefaults() Deps {
 		d.Progress = io.Discard
 	}
 	if d.Clock == nil {
-		d.Clock = realClock{}
+		d.Clock = clock.Real{}
 	}
 	if d.ProgressInterval <= 0 {
 		d.ProgressInterval = 10 * time.Second

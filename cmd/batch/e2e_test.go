@@ -199,10 +199,10 @@ func TestRunFormatsWithFaults(t *testing.T) {
 		inputFormat  string
 		outputFormat string
 	}{
-		{"jsonl to jsonl, 5000 records", 5000, "jsonl", "jsonl"},
-		{"jsonl to parquet", 1500, "jsonl", "parquet"},
-		{"parquet to jsonl", 1500, "parquet", "jsonl"},
-		{"parquet to parquet", 1500, "parquet", "parquet"},
+		{"jsonl to jsonl", 1200, "jsonl", "jsonl"},
+		{"jsonl to parquet", 400, "jsonl", "parquet"},
+		{"parquet to jsonl", 400, "parquet", "jsonl"},
+		{"parquet to parquet", 400, "parquet", "parquet"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

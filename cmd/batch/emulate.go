@@ -6,12 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -103,25 +101,15 @@ func emulateCommand(args []string, stderr io.Writer) int {
 			opts.Batch.FailRecord = batchjobs.FailRecordsFraction(*batchFail)
 		}
 	}
-	handler := bedrocktest.NewHandler(opts)
-	server := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- server.ListenAndServe() }()
-	fmt.Fprintf(stderr, "batch emulate: Bedrock Runtime emulator on http://%s (%s)\n", *addr, opts)
-	select {
-	case err := <-serveErr:
-		fmt.Fprintf(stderr, "batch emulate: %v\n", err)
-		return exitFailed
-	case <-ctx.Done():
-	}
-	handler.Close() // ends hanging calls, so Shutdown does not wait for them
-	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = server.Shutdown(shutdown)
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	server, err := bedrocktest.Listen(*addr, opts)
+	if err != nil {
 		fmt.Fprintf(stderr, "batch emulate: %v\n", err)
 		return exitFailed
 	}
+	fmt.Fprintf(stderr, "batch emulate: Bedrock Runtime emulator on %s (%s)\n", server.URL, opts)
+	<-ctx.Done()
+	server.Close() // ends hanging calls and waits for the handlers
+	handler := server.Handler()
 	stats := handler.Stats()
 	fmt.Fprintf(stderr, "batch emulate: served %d requests (%d ok, %d throttled, %d faults)\n", stats.Requests, stats.OK, stats.Throttled, stats.Faults)
 	if opts.BatchStore != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -315,48 +314,5 @@ func TestRetryErrors(t *testing.T) {
 				t.Errorf("manifest counts %+v", m.Counts)
 			}
 		})
-	}
-}
-
-// TestShardTakesUpFinishedSiblingsShare: a shard paces at its 1/N share of
-// the job's quota until its siblings' manifests say complete, then climbs
-// into their share.
-func TestShardTakesUpFinishedSiblingsShare(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes about 20 s")
-	}
-	srv := startEmulator(t, bedrocktest.Options{})
-	dir := t.TempDir()
-	recs := makeRecords(440)
-	input := filepath.Join(dir, "in.jsonl")
-	writeJSONLInput(t, input, recs)
-	out := filepath.Join(dir, "out")
-	base := []string{"run", "--input", input, "--output", out, "--model", "m"}
-	// Shard 0 runs first and fast; shard 1 then finds its manifest complete.
-	if res := runBatch(t, srv.URL, append(base, "--shard", "0/2", "--rpm", "60000")...); res.code != exitOK {
-		t.Fatalf("shard 0: exit %d\n%s", res.code, res.stderr)
-	}
-	res := runBatch(t, srv.URL, append(base, "--shard", "1/2", "--rpm", "1200")...)
-	if res.code != exitOK {
-		t.Fatalf("shard 1: exit %d\n%s", res.code, res.stderr)
-	}
-	if !strings.Contains(res.stderr, "taking up their quota share") {
-		t.Errorf("shard 1 did not notice shard 0 had finished:\n%s", res.stderr)
-	}
-	checkRows(t, recs, readOutput(t, out), srv)
-	var m struct {
-		Calls struct {
-			Settled float64 `json:"settled_requests_per_minute"`
-		} `json:"calls"`
-	}
-	data, err := os.ReadFile(filepath.Join(out, "_manifest-s0001of0002.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	if m.Calls.Settled <= 600 {
-		t.Errorf("shard 1 settled at %.0f requests/min: it never went above its half of 1200", m.Calls.Settled)
 	}
 }

@@ -26,12 +26,17 @@ type Dir struct {
 
 	mu    sync.Mutex
 	files map[string][]byte
+	base  string // URI of the folder, "mem://" unless NewDirAt says
 }
 
 var _ storage.Dir = (*Dir)(nil)
 
 // NewDir returns an empty Dir.
-func NewDir() *Dir { return &Dir{files: make(map[string][]byte)} }
+func NewDir() *Dir { return NewDirAt("mem://") }
+
+// NewDirAt returns an empty Dir whose URIs start with base (such as
+// "s3://stage/area/", for a folder others read by URI).
+func NewDirAt(base string) *Dir { return &Dir{files: make(map[string][]byte), base: base} }
 
 func (d *Dir) fail(op, name string) error {
 	if d.Fail == nil {
@@ -159,8 +164,8 @@ func (d *Dir) Remove(ctx context.Context, name string) error {
 	return nil
 }
 
-// URI is "mem://" and the name.
-func (d *Dir) URI(name string) string { return "mem://" + name }
+// URI is the Dir's base and the name.
+func (d *Dir) URI(name string) string { return d.base + name }
 
 // object is a file being written to a Dir.
 type object struct {
