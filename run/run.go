@@ -106,25 +106,25 @@ func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	r := &Run{cfg: cfg, deps: deps, started: deps.Clock.Now()}
 	var err error
 	if r.prices, err = prices.LoadPrices(cfg.PricesFile); err != nil {
-		return nil, err
+		return nil, setup(err)
 	}
 	if r.inputs, err = r.expandInputs(ctx); err != nil {
-		return nil, err
+		return nil, setup(err)
 	}
 	if r.out, err = deps.Storage.Dir(ctx, cfg.Output); err != nil {
-		return nil, err
+		return nil, setup(err)
 	}
 	if err := storage.CheckWritable(ctx, r.out); err != nil {
-		return nil, err
+		return nil, setup(err)
 	}
 	if r.ledger, err = openLedger(ctx, r.out, cfg); err != nil {
 		return nil, err
 	}
 	if r.setup, err = setUpRequests(cfg, deps.Storage); err != nil {
-		return nil, err
+		return nil, setup(err)
 	}
 	if r.limiter, err = newLimiter(cfg); err != nil {
-		return nil, err
+		return nil, setup(err)
 	}
 	return r, nil
 }

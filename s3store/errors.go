@@ -9,6 +9,8 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // opError is a failed S3 operation: which one, on which URI, and why in
@@ -100,6 +102,8 @@ func wrapErrAt(op, uriText, resource, bucket string, err error) error {
 		e.reason = fmt.Sprintf("the credentials were rejected (%s): check AWS_PROFILE or the access keys", code)
 	case code == "PermanentRedirect", code == "AuthorizationHeaderMalformed", code == "IllegalLocationConstraintException":
 		e.reason = fmt.Sprintf("bucket %q is in another region (%s): set --region or AWS_REGION to the bucket's region", bucket, code)
+	case status >= 500, status == 0 && code == "", code == "SlowDown", code == "RequestTimeout", code == "ServiceUnavailable":
+		e.kind = storage.ErrUnavailable
 	}
 	return e
 }

@@ -4,16 +4,23 @@
 // asks whether a path is on S3.
 //
 // Every backend reports a missing file as an error wrapping fs.ErrNotExist,
-// a denied request as one wrapping fs.ErrPermission and a name already
-// taken as one wrapping fs.ErrExist, so callers test one sentinel.
+// a denied request as one wrapping fs.ErrPermission, a name already taken
+// as one wrapping fs.ErrExist, and a store that did not answer (5xx,
+// throttling, a broken connection, after retries) as one wrapping
+// ErrUnavailable, so callers test one sentinel.
 package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 )
+
+// ErrUnavailable says the store did not answer: trying again later may
+// work, unlike a missing file or a denied request.
+var ErrUnavailable = errors.New("storage unavailable")
 
 // Dir is a folder of files: a local directory or an S3 prefix. Names are
 // relative to it, "/"-separated, and may hold subfolders ("meta/a.jsonl").

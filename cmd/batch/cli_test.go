@@ -31,8 +31,8 @@ func TestUsageErrors(t *testing.T) {
 		{"missing output", []string{"run", "--input", input, "--model", "m"}, exitUsage, "no output"},
 		{"bad output format", []string{"run", "--input", input, "--output", out, "--model", "m", "--output-format", "csv"}, exitUsage, "csv"},
 		{"bad temperature", []string{"run", "--input", input, "--output", out, "--model", "m", "--temperature", "warm"}, exitUsage, "warm"},
-		{"input not found", []string{"run", "--input", filepath.Join(dir, "nope.jsonl"), "--output", out, "--model", "m"}, exitFailed, "nope.jsonl"},
-		{"unknown extension", []string{"run", "--input", filepath.Join(dir, "in.jsonl"), "--input", writeFile(t, dir, "x.csv", "a,b\n"), "--output", out, "--model", "m"}, exitFailed, "x.csv"},
+		{"input not found", []string{"run", "--input", filepath.Join(dir, "nope.jsonl"), "--output", out, "--model", "m"}, exitUsage, "nope.jsonl"},
+		{"unknown extension", []string{"run", "--input", filepath.Join(dir, "in.jsonl"), "--input", writeFile(t, dir, "x.csv", "a,b\n"), "--output", out, "--model", "m"}, exitUsage, "x.csv"},
 		{"help", []string{"run", "--help"}, exitOK, "--concurrency N"},
 	}
 	for _, tt := range tests {

@@ -99,7 +99,10 @@ func runOrCheck(args []string, check bool, stdout, stderr io.Writer) int {
 
 	r, err := run.Open(ctx, cfg, deps)
 	if err != nil {
-		fmt.Fprintf(stderr, "batch run: %v\n", err)
+		fmt.Fprintf(stderr, "batch %s: %v\n", command, err)
+		if run.IsSetup(err) {
+			return exitUsage
+		}
 		return exitFailed
 	}
 	if check || cfg.DryRun {
@@ -138,6 +141,9 @@ func exitStatus(m *manifest.Manifest, runErr error, stderr io.Writer) int {
 	switch {
 	case runErr != nil:
 		fmt.Fprintf(stderr, "batch run: %v\n", runErr)
+		if run.IsSetup(runErr) {
+			return exitUsage
+		}
 		return exitFailed
 	case len(m.StoppedAtQuota) > 0:
 		for model, why := range m.StoppedAtQuota {

@@ -586,8 +586,8 @@ func TestS3ErrorsBeforeAnyCall(t *testing.T) {
 			srv := startEmulator(t, bedrocktest.Options{})
 			res := runBatchS3(t, e.batchEnv(srv.URL), "run", "--input", tt.input, "--output", tt.output,
 				"--model", s3Model, "--s3-endpoint", e.endpoint)
-			if res.code != exitFailed {
-				t.Errorf("exit %d, want %d\nstderr:\n%s", res.code, exitFailed, res.stderr)
+			if res.code != exitUsage {
+				t.Errorf("exit %d, want %d\nstderr:\n%s", res.code, exitUsage, res.stderr)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(res.stderr, w) {
