@@ -45,6 +45,9 @@ func NewRuntimeClient(cfg aws.Config, opts Options) *bedrockruntime.Client {
 		t.MaxIdleConnsPerHost = conns * 2
 		t.MaxConnsPerHost = 0
 	})
+	if cfg.Credentials != nil {
+		cfg.Credentials = credentialsOf{cfg.Credentials}
+	}
 	return bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) {
 		o.Retryer = aws.NopRetryer{}
 		o.HTTPClient = ownedBody{next: httpClient}
@@ -87,3 +90,23 @@ func (c *Client) CountTokens(ctx context.Context, req *Request) (int64, error) {
 	}
 	return int64(aws.ToInt32(out.InputTokens)), nil
 }
+
+// credentialsOf marks the failures of the credential chain, whose errors
+// carry no type of their own by the time a call returns them: a run with no
+// usable credentials is stopped, not retried record by record.
+type credentialsOf struct{ aws.CredentialsProvider }
+
+func (c credentialsOf) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := c.CredentialsProvider.Retrieve(ctx)
+	if err != nil && ctx.Err() == nil {
+		return creds, &CredentialsError{Err: err}
+	}
+	return creds, err
+}
+
+// CredentialsError is a failure of the AWS credential chain: no keys, no
+// profile, no role.
+type CredentialsError struct{ Err error }
+
+func (e *CredentialsError) Error() string { return "no usable AWS credentials: " + rootMessage(e.Err) }
+func (e *CredentialsError) Unwrap() error { return e.Err }

@@ -81,6 +81,9 @@ const (
 	TypeRequestTimeout  = "RequestTimeout"
 	TypeIncompleteReply = "IncompleteResponse"
 	TypeClientError     = "ClientError"
+	// TypeCredentialsError is a call that could not be signed: the AWS
+	// credential chain found no credentials.
+	TypeCredentialsError = "CredentialsError"
 	// TypeInvalidToolInput is a call whose forced tool call came back with
 	// an input that is not JSON: a broken answer, retried like a broken
 	// connection.
@@ -135,6 +138,15 @@ func Classify(err error) *Error {
 			class = DailyQuota
 		}
 		return &Error{Class: class, Type: name, Message: apiErr.ErrorMessage(), Err: err}
+	}
+	var credsErr *CredentialsError
+	if errors.As(err, &credsErr) {
+		return &Error{Class: Fatal, Type: TypeCredentialsError, Message: credsErr.Error(), Err: err}
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		// The endpoint's host does not exist: a typo, not an outage.
+		return &Error{Class: Fatal, Type: TypeConnectionError, Message: "endpoint host not found: " + dnsErr.Error(), Err: err}
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -201,3 +213,17 @@ func rootMessage(err error) string {
 }
 
 var _ error = (*Error)(nil)
+
+// setupHints say what to fix for the failures no call of a run gets past.
+var setupHints = map[string]string{
+	"AccessDeniedException":       "the credentials may not call this model here: give the role bedrock:InvokeModel on it, and check that model access is granted in this region",
+	"ResourceNotFoundException":   "there is no such model in this region: check --model and --region (a cross-Region inference profile id starts with us., eu., apac. or global.)",
+	"UnrecognizedClientException": "the credentials are not valid here: check AWS_PROFILE or the access keys, and the region",
+	"InvalidSignatureException":   "the credentials are not valid here: check AWS_PROFILE or the access keys, and the region",
+	"ExpiredTokenException":       "the session token has expired: refresh the credentials (aws sso login, or a new role session)",
+	TypeCredentialsError:          "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role is attached",
+}
+
+// SetupHint says what to fix after a Fatal failure of this type, "" when
+// there is nothing to add.
+func SetupHint(errorType string) string { return setupHints[errorType] }

@@ -38,6 +38,9 @@ func TestClassify(t *testing.T) {
 	}{
 		{"throttling", operationError(&types.ThrottlingException{Message: aws.String("slow down")}), Throttled, "ThrottlingException"},
 		{"quota exceeded", operationError(&types.ServiceQuotaExceededException{Message: aws.String("quota")}), Throttled, "ServiceQuotaExceededException"},
+		{"no credentials", operationError(fmt.Errorf("get identity: %w", &CredentialsError{Err: errors.New("no EC2 IMDS role found")})), Fatal, TypeCredentialsError},
+		{"endpoint host unknown", operationError(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "bedrock-runtime.us-eats-1.amazonaws.com", IsNotFound: true}}), Fatal, TypeConnectionError},
+		{"DNS timeout is an outage", operationError(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "i/o timeout", Name: "h", IsTimeout: true}}), Retryable, TypeConnectionError},
 		{"internal", operationError(responseError(500, &types.InternalServerException{Message: aws.String("oops")})), Retryable, "InternalServerException"},
 		{"unavailable", operationError(&types.ServiceUnavailableException{Message: aws.String("later")}), Retryable, "ServiceUnavailableException"},
 		{"model not ready", operationError(&types.ModelNotReadyException{Message: aws.String("warming")}), Retryable, "ModelNotReadyException"},

@@ -47,3 +47,23 @@ func writeError(w http.ResponseWriter, status int, errorType, message string) {
 }
 
 var jsonContentType = []string{"application/json"}
+
+// refusals are the answers of Options.Refuse: the status and message Bedrock gives each.
+var refusals = map[string]struct {
+	status  int
+	message string
+}{
+	"AccessDeniedException":       {http.StatusForbidden, "You don't have access to the model with the specified model ID."},
+	"UnrecognizedClientException": {http.StatusForbidden, "The security token included in the request is invalid."},
+	"ExpiredTokenException":       {http.StatusForbidden, "The security token included in the request is expired"},
+	"ResourceNotFoundException":   {http.StatusNotFound, "The provided model identifier is invalid."},
+}
+
+// refuse answers a call with Options.Refuse.
+func refuse(w http.ResponseWriter, name string) {
+	r, ok := refusals[name]
+	if !ok {
+		r.status, r.message = http.StatusForbidden, "refused (bedrocktest: Options.Refuse)"
+	}
+	writeError(w, r.status, name, r.message+" (bedrocktest: Options.Refuse)")
+}

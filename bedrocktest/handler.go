@@ -118,6 +118,10 @@ func (h *Handler) serveModel(w http.ResponseWriter, r *http.Request, stream bool
 		writeError(w, http.StatusServiceUnavailable, errUnavailable, msgClosed)
 		return
 	}
+	if h.opts.Refuse != "" {
+		refuse(w, h.opts.Refuse)
+		return
+	}
 	c, raw, err := decodeCall(r, modelID, stream, h.opts.Observe != nil)
 	if h.opts.Observe != nil {
 		h.opts.Observe(c.observed(raw, err))

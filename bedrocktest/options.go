@@ -102,6 +102,13 @@ type Options struct {
 	// unknown or unavailable model.
 	Models []string
 
+	// Refuse, when set, is the exception every model call is answered with, before anything
+	// else is looked at: "AccessDeniedException" (403: the account may not call the model),
+	// "UnrecognizedClientException" (403: the credentials are not the account's),
+	// "ExpiredTokenException" (403) or "ResourceNotFoundException" (404), as Bedrock answers
+	// a setup that no call can get past. Such calls are counted in Stats.Requests.
+	Refuse string
+
 	// S3LocationModels are the model ids (as called, or their base model id) that accept an
 	// s3Location image or document source (on Bedrock: the Amazon Nova models). Any other
 	// model answers such a request 400 ValidationException. Empty = none.

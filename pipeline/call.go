@@ -33,10 +33,30 @@ type FatalError struct {
 }
 
 func (e *FatalError) Error() string {
-	return fmt.Sprintf("stopping the run: %s: %s (record %s; every other call would fail the same way)", e.Err.Type, e.Err.Message, e.RecordID)
+	msg := fmt.Sprintf("stopping the run: %s: %s (record %s; every other call would fail the same way)", e.Err.Type, e.Err.Message, e.RecordID)
+	if hint := bedrock.SetupHint(e.Err.Type); hint != "" {
+		msg += ": " + hint
+	}
+	return msg
 }
 
 func (e *FatalError) Unwrap() error { return e.Err }
+
+// UnreachableError stops a run that never reached Bedrock: every attempt
+// of a record failed to connect, and no call of the run has been answered.
+// It may pass (an outage), unlike a FatalError; the record gets no row.
+type UnreachableError struct {
+	RecordID string
+	Attempts int
+	Err      *bedrock.Error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("stopping the run: Bedrock could not be reached: %d attempts of record %s failed (%s) and no call of this run was answered; check --bedrock-endpoint, the region and the network",
+		e.Attempts, e.RecordID, e.Err.Message)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // process turns one record into its row, calling the model as often as the
 // retry policy allows. It returns a nil row when the call was abandoned
@@ -81,6 +101,7 @@ func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Rec
 		row.Attempts = int64(attempt)
 		r.stats.attempts.Add(1)
 		if err == nil {
+			r.stats.answered.Store(true)
 			r.systematic.succeeded(req.ModelID)
 			ticket.Done(ratelimit.Usage{InputTokens: resp.Usage.InputTokens, CacheReadInputTokens: resp.Usage.CacheReadInputTokens,
 				CacheWriteInputTokens: resp.Usage.CacheWriteInputTokens, OutputTokens: resp.Usage.OutputTokens})
@@ -127,6 +148,10 @@ func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Rec
 				}
 			}
 			return failed(row, callErr.Type, callErr.Message), nil
+		case attempt >= r.opts.Retry.MaxAttempts && callErr.Type == bedrock.TypeConnectionError && !r.stats.answered.Load():
+			// Bedrock never answered this run: an endpoint that cannot be
+			// reached is no record's fault, so none gets an error row.
+			return nil, &UnreachableError{RecordID: rec.ID, Attempts: attempt, Err: callErr}
 		case attempt >= r.opts.Retry.MaxAttempts:
 			return failed(row, callErr.Type, callErr.Message), nil
 		}

@@ -46,6 +46,7 @@ type stats struct {
 	input, output, total                 atomic.Int64
 	cacheRead, cacheWrite                atomic.Int64
 	latency                              latencies
+	answered                             atomic.Bool // a call of the run got an answer
 
 	mu       sync.Mutex // guards the rest, read by progress reports
 	totals   tally.Totals

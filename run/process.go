@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"golang.org/x/sync/errgroup"
@@ -77,6 +78,11 @@ func (r *Run) Run(ctx context.Context) error {
 	}
 
 	summary, runErr := p.Run(ctx, stop)
+	var fatal *pipeline.FatalError
+	var systematic *pipeline.SystematicError
+	if errors.As(runErr, &fatal) || errors.As(runErr, &systematic) {
+		runErr = setup(runErr) // every other call would fail the same way
+	}
 	if route != nil {
 		if err := route.wait(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("batch inference: %w", err)

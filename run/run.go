@@ -14,6 +14,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/clock"
 	"github.com/bedrock-batch/bedrock-batch/config"
@@ -35,6 +37,11 @@ type Deps struct {
 	Control batchinfer.Control
 	// Storage opens the inputs, the output, the staging prefix and media.
 	Storage *storage.Router
+	// Region and Credentials are what the AWS configuration resolved;
+	// Open checks both before any paid call. A nil Credentials is not
+	// checked (tests).
+	Region      string
+	Credentials aws.CredentialsProvider
 	// Logger gets what the run has to say; nil discards it.
 	Logger *slog.Logger
 	// Progress gets a live progress line when Terminal is set; otherwise
@@ -104,6 +111,9 @@ type Run struct {
 func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	deps = deps.withDefaults()
 	r := &Run{cfg: cfg, deps: deps, started: deps.Clock.Now()}
+	if err := r.checkAWS(ctx); err != nil {
+		return nil, err
+	}
 	var err error
 	if r.prices, err = prices.LoadPrices(cfg.PricesFile); err != nil {
 		return nil, setup(err)

@@ -31,8 +31,10 @@ func connect(ctx context.Context, cfg *config.Config, demo bool) (run.Deps, erro
 		return run.Deps{}, err
 	}
 	deps := run.Deps{
-		Model:   bedrock.New(awsConfig, bedrock.Options{Endpoint: cfg.BedrockEndpoint, MaxConns: cfg.Concurrency, Stream: cfg.Stream}),
-		Storage: storage.NewRouter(s3Store(awsConfig, cfg)),
+		Model:       bedrock.New(awsConfig, bedrock.Options{Endpoint: cfg.BedrockEndpoint, MaxConns: cfg.Concurrency, Stream: cfg.Stream}),
+		Storage:     storage.NewRouter(s3Store(awsConfig, cfg)),
+		Region:      awsConfig.Region,
+		Credentials: awsConfig.Credentials,
 	}
 	if cfg.Route != "" && cfg.Route != config.RouteOnDemand {
 		deps.Control = bedrockctl.NewFromConfig(awsConfig, func(o *bedrockctl.Options) {

@@ -54,6 +54,7 @@ func emulateCommand(args []string, stderr io.Writer) int {
 	fs.Float64Var(&opts.Faults.StreamCut, "stream-cut", 0, "fraction of streams whose connection closes after the first tokens")
 	fs.Float64Var(&opts.Faults.MidStreamException, "mid-stream-exception", 0, "fraction of streams that fail after the first tokens")
 	fs.Int64Var(&opts.Seed, "seed", 1, "seed for the fault dice")
+	fs.StringVar(&opts.Refuse, "refuse", "", "answer every model call with this `EXCEPTION` (AccessDeniedException, UnrecognizedClientException, ExpiredTokenException, ResourceNotFoundException), as Bedrock answers a setup no call gets past")
 	batch := fs.Bool("batch", false, "serve batch inference jobs, with S3 at AWS_ENDPOINT_URL_S3 or AWS")
 	batchS3 := fs.String("batch-s3-endpoint", "", "serve batch inference jobs with S3 at `URL` (MinIO...; path-style addressing)")
 	fs.Float64Var(&opts.Batch.RecordsPerSecond, "batch-records-per-second", 0, "how fast a batch job processes its records (0 = all at once)")

@@ -51,8 +51,14 @@ func runBatch(t *testing.T, endpoint string, args ...string) result {
 // runBatchEnv is runBatch with more environment variables.
 func runBatchEnv(t *testing.T, endpoint string, extraEnv []string, args ...string) result {
 	t.Helper()
+	return runBatchRaw(t, append(emulatorEnv(endpoint), extraEnv...), args...)
+}
+
+// runBatchRaw runs the binary with exactly env.
+func runBatchRaw(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(emulatorEnv(endpoint), extraEnv...)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
