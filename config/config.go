@@ -98,6 +98,9 @@ type Config struct {
 	Shard shard.Shard
 	// RetryErrors sends records that have an error row again on resume.
 	RetryErrors bool
+	// AllowChangedOptions resumes into an output made with other answer
+	// options.
+	AllowChangedOptions bool
 	// DryRun reads and checks the inputs and estimates cost and time
 	// without calling the model (a command-line choice, not a job key).
 	DryRun bool

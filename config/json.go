@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"time"
 )
 
 // MarshalJSON writes the options a run used, as the manifest records them:
 // each option that is set, by its name, as its field holds it (strings,
-// numbers, lists, booleans; durations and the shard as text). Secret
+// numbers, lists, booleans; durations in seconds; the shard as I/N). Secret
 // options (prompts) are left out, and so are the command line's own
 // choices (FlagOnly).
 func (c Config) MarshalJSON() ([]byte, error) {
@@ -51,6 +52,8 @@ func jsonValue(p any, t string) any {
 		return **f
 	case **float32:
 		return **f
+	case *time.Duration:
+		return f.Seconds()
 	}
 	return t
 }
@@ -84,6 +87,16 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 			values = []any{v}
 		}
 		for _, v := range values {
+			if d, ok := o.Field(c).(*time.Duration); ok {
+				if n, isNumber := v.(json.Number); isNumber {
+					seconds, err := n.Float64()
+					if err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+					*d = time.Duration(seconds * float64(time.Second))
+					continue
+				}
+			}
 			if err := o.set(c, fmt.Sprint(v)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}

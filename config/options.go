@@ -169,6 +169,9 @@ var Options = []Option{
 		Help:  "how often finished rows are made durable (also every 5,000 rows): what a kill -9 can cost besides the calls in flight",
 		Field: func(c *Config) any { return &c.CommitInterval }},
 
+	{Name: "allow-changed-options", Group: GroupJob,
+		Help:  "resume into an output whose rows were made with other options (model, prompts, inference parameters, schema, ...), mixing their answers",
+		Field: func(c *Config) any { return &c.AllowChangedOptions }},
 	{Name: "retry-errors", Group: GroupJob,
 		Help:  "on a re-run into the same output, send records that have an error row again (their error rows are replaced)",
 		Field: func(c *Config) any { return &c.RetryErrors }},

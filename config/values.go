@@ -155,6 +155,10 @@ func (o *Option) isSwitch() bool {
 	return ok
 }
 
+// Text is the value of an option's field (Option.Field) as text, "" when
+// it is unset.
+func Text(p any) string { return text(p) }
+
 // text is the value of the option's field as text, "" when it is unset.
 func text(p any) string {
 	switch f := p.(type) {

@@ -18,8 +18,9 @@ type Filter struct {
 	ledger      *Ledger
 	retryErrors bool
 
-	// Counts, read after the source is exhausted.
-	OtherShards, AlreadyDone, Duplicates int64
+	// Counts, read after the source is exhausted. AlreadyFailed are the
+	// records of AlreadyDone settled by an error row.
+	OtherShards, AlreadyDone, AlreadyFailed, Duplicates int64
 }
 
 // NewFilter filters source for shard against ledger.
@@ -52,6 +53,9 @@ func (f *Filter) Next(ctx context.Context) (reader.Record, error) {
 		f.ledger.mark(h, seenThisRun)
 		if settled(state, f.retryErrors) {
 			f.AlreadyDone++
+			if state&hasOK == 0 {
+				f.AlreadyFailed++
+			}
 			continue
 		}
 		return rec, nil

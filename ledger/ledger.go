@@ -59,6 +59,7 @@ type ledgerRow struct {
 	ID                    string `json:"id" parquet:"id"`
 	Status                string `json:"status" parquet:"status"`
 	ErrorType             string `json:"error_type" parquet:"error_type,optional"`
+	ErrorMessage          string `json:"error_message" parquet:"error_message,optional"`
 	InputTokens           int64  `json:"input_tokens" parquet:"input_tokens"`
 	OutputTokens          int64  `json:"output_tokens" parquet:"output_tokens"`
 	TotalTokens           int64  `json:"total_tokens" parquet:"total_tokens"`
@@ -151,7 +152,7 @@ func decodeLine[T any](text []byte, toT func(*writer.Row) *T) (*T, error) {
 
 // ledgerRowOf is the ledger's part of a row.
 func ledgerRowOf(r *writer.Row) *ledgerRow {
-	return &ledgerRow{ID: r.ID, Status: r.Status, ErrorType: r.ErrorType, ModelID: r.ModelID,
+	return &ledgerRow{ID: r.ID, Status: r.Status, ErrorType: r.ErrorType, ErrorMessage: r.ErrorMessage, ModelID: r.ModelID,
 		ServiceTier: r.ServiceTier, StopReason: r.StopReason, Route: r.Route, InputTokens: r.InputTokens,
 		OutputTokens: r.OutputTokens, TotalTokens: r.TotalTokens,
 		CacheReadInputTokens: r.CacheReadInputTokens, CacheWriteInputTokens: r.CacheWriteInputTokens}
@@ -195,6 +196,9 @@ func (l *Ledger) add(row *ledgerRow, owner shard.Shard) (retryable bool) {
 	ok := row.Status == "ok"
 	l.Totals.AddRow(row.ModelID, row.Route, ok, tally.Tokens{Input: row.InputTokens, Output: row.OutputTokens, Total: row.TotalTokens,
 		CacheRead: row.CacheReadInputTokens, CacheWrite: row.CacheWriteInputTokens}, row.ServiceTier, row.StopReason)
+	if !ok {
+		l.Totals.AddError(row.ErrorType, row.ErrorMessage)
+	}
 	switch {
 	case ok:
 		l.mark(h, hasOK)

@@ -59,7 +59,10 @@ type Manifest struct {
 	// interventions are ok rows too (cumulative).
 	ServiceTiers        map[string]int64 `json:"service_tiers,omitempty"`
 	GuardrailIntervened int64            `json:"guardrail_intervened,omitempty"`
-	ThisRun             RunCounts        `json:"this_run"`
+	// Errors counts the error rows by error_type, with the most common
+	// message of each (cumulative).
+	Errors  map[string]*tally.ErrorCount `json:"errors,omitempty"`
+	ThisRun RunCounts                    `json:"this_run"`
 	// Quotas says, per model, how this run used its quota: what was
 	// given, what was reserved and settled (burndown included), the rate
 	// achieved over the steady part, throttles, and the day's budget left.
@@ -75,13 +78,16 @@ type Manifest struct {
 
 // RunCounts are what one run did.
 type RunCounts struct {
-	Rows        int64        `json:"rows"` // rows written
-	OK          int64        `json:"ok"`
-	Error       int64        `json:"error"`
-	AlreadyDone int64        `json:"already_done"` // records skipped: the output already settled them
-	Duplicates  int64        `json:"duplicate_ids"`
-	Unwritten   int64        `json:"unwritten"` // read but given no row (the run stopped first)
-	Tokens      tally.Tokens `json:"tokens"`
+	Rows        int64 `json:"rows"` // rows written
+	OK          int64 `json:"ok"`
+	Error       int64 `json:"error"`
+	AlreadyDone int64 `json:"already_done"` // records skipped: the output already settled them
+	// AlreadyFailed are the records of AlreadyDone that the output
+	// settles with an error row: --retry-errors sends them again.
+	AlreadyFailed int64        `json:"already_failed,omitempty"`
+	Duplicates    int64        `json:"duplicate_ids"`
+	Unwritten     int64        `json:"unwritten"` // read but given no row (the run stopped first)
+	Tokens        tally.Tokens `json:"tokens"`
 }
 
 // Calls are the model calls of a run.
@@ -123,14 +129,21 @@ type QuotaReport struct {
 	AchievedOfQuota float64 `json:"achieved_of_quota"`
 }
 
-// Write writes m to the output: a reader sees the old manifest or the new
-// one, never half of one.
+// Write writes m to the output, as the shard's manifest and, so the
+// output keeps its history, as the run's own under _runs/: a reader sees
+// the old manifest or the new one, never half of one.
 func Write(ctx context.Context, output storage.Dir, m *Manifest) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding manifest: %w", err)
 	}
-	return output.Put(ctx, m.Shard.ManifestName(), append(data, '\n'))
+	data = append(data, '\n')
+	if m.RunID != "" {
+		if err := output.Put(ctx, m.Shard.RunManifestName(m.RunID), data); err != nil {
+			return err
+		}
+	}
+	return output.Put(ctx, m.Shard.ManifestName(), data)
 }
 
 // PriceModels sets the cost of each model's tokens and their sum; models
@@ -180,8 +193,12 @@ func NewRunID(now time.Time) string {
 // PrintSummary writes what the run did and what the output holds, in a
 // few lines; uri turns a data file's name into where it is.
 func (m *Manifest) PrintSummary(w io.Writer, uri func(name string) string) {
-	fmt.Fprintf(w, "this run: rows %d  ok %d  error %d  already done %d  tokens in %d out %d  calls %d (retries %d, throttled %d)  latency p50 %dms p99 %dms  %.1fs\n",
-		m.ThisRun.Rows, m.ThisRun.OK, m.ThisRun.Error, m.ThisRun.AlreadyDone, m.ThisRun.Tokens.Input, m.ThisRun.Tokens.Output,
+	already := fmt.Sprint(m.ThisRun.AlreadyDone)
+	if m.ThisRun.AlreadyFailed > 0 {
+		already += fmt.Sprintf(" (%d with an error row)", m.ThisRun.AlreadyFailed)
+	}
+	fmt.Fprintf(w, "this run: rows %d  ok %d  error %d  already done %s  tokens in %d out %d  calls %d (retries %d, throttled %d)  latency p50 %dms p99 %dms  %.1fs\n",
+		m.ThisRun.Rows, m.ThisRun.OK, m.ThisRun.Error, already, m.ThisRun.Tokens.Input, m.ThisRun.Tokens.Output,
 		m.Calls.Attempts, m.Calls.Retries, m.Calls.Throttled, m.Calls.LatencyMs.P50, m.Calls.LatencyMs.P99, m.WallSeconds)
 	cost := "unknown (no price for the model)"
 	if m.CostUSD != nil {
@@ -209,4 +226,5 @@ func (m *Manifest) PrintSummary(w io.Writer, uri func(name string) string) {
 	for _, f := range m.OutputFiles {
 		fmt.Fprintf(w, "wrote %s\n", uri(f))
 	}
+	PrintErrors(w, tally.Totals{Errors: m.Errors}, m.Counts.Error)
 }

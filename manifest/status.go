@@ -57,6 +57,8 @@ type Status struct {
 	// some went through batch inference (SavingUSD the difference).
 	AllOnDemandUSD, SavingUSD float64
 	Complete                  bool // every shard is complete and none is missing
+	// Errors counts the error rows of every shard by error_type.
+	Errors tally.Totals
 }
 
 // NewStatus sums up manifests (in any order), each given as its JSON.
@@ -91,6 +93,7 @@ func NewStatus(manifests [][]byte) (*Status, error) {
 			s.CostKnown = false
 		}
 		s.Complete = s.Complete && m.Complete
+		s.Errors.Merge(tally.Totals{Errors: m.Errors})
 	}
 	sort.Slice(s.Shards, func(i, j int) bool { return s.Shards[i].Shard.Index < s.Shards[j].Shard.Index })
 	for i := 0; i < count; i++ {
@@ -124,7 +127,45 @@ func (s *Status) Print(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\t%s\t%v\t\t\n", s.Total.Records, s.Total.OK, s.Total.Error,
 		s.Tokens.Input, s.Tokens.Output, total, s.Complete)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	PrintErrors(w, s.Errors, s.Total.Error)
+	if !s.Complete {
+		_, err := fmt.Fprintln(w, "incomplete: run the same command again to finish (it resumes where the output stops)")
+		return err
+	}
+	return nil
+}
+
+// PrintErrors says how many error rows there are of each error_type, with
+// the most common message of each, and how to send their records again.
+func PrintErrors(w io.Writer, t tally.Totals, rows int64) {
+	if rows == 0 {
+		return
+	}
+	fmt.Fprintln(w, "error rows by type:")
+	for _, typ := range t.ErrorTypes() {
+		e := t.Errors[typ]
+		if e.Message != "" {
+			fmt.Fprintf(w, "  %-28s %8d  %s\n", typ, e.Rows, e.Message)
+		} else {
+			fmt.Fprintf(w, "  %-28s %8d\n", typ, e.Rows)
+		}
+	}
+	fmt.Fprintf(w, "%d error rows: fix what they say, then run the same command with --retry-errors to send their records again\n", rows)
+}
+
+// ExitStatus is what `batch status` exits with: 0 when the job is complete
+// with no error rows, 3 when complete with some, 1 when not complete.
+func (s *Status) ExitStatus() int {
+	switch {
+	case !s.Complete:
+		return 1
+	case s.Total.Error > 0:
+		return 3
+	}
+	return 0
 }
 
 // printModels writes, per shard and model, the rows and cost and how the

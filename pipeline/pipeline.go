@@ -102,6 +102,8 @@ type Options struct {
 	CommitRows     int
 	// Limiter, when set, is asked before every call.
 	Limiter Limiter
+	// RunID is written in every row, with the time the row was finished.
+	RunID string
 	// Answered, when set, yields rows answered elsewhere, written with
 	// the rows of the run's calls; the run ends when both are done.
 	Answered RowSource
@@ -373,6 +375,10 @@ func (r *Run) write(ctx context.Context, results <-chan *writer.Row) error {
 		case row, ok := <-results:
 			if !ok {
 				return commit()
+			}
+			row.RunID = r.opts.RunID
+			if row.FinishedAt.IsZero() {
+				row.FinishedAt = time.Now().UTC().Truncate(time.Millisecond)
 			}
 			if err := r.sink.Write(ctx, row); err != nil {
 				return fmt.Errorf("writing output: %w", err)

@@ -120,6 +120,9 @@ func (s *stats) countModel(row *writer.Row) {
 	s.totals.AddRow(row.ModelID, row.Route, row.Status == writer.StatusOK, tally.Tokens{Input: row.InputTokens,
 		Output: row.OutputTokens, Total: row.TotalTokens, CacheRead: row.CacheReadInputTokens,
 		CacheWrite: row.CacheWriteInputTokens}, row.ServiceTier, row.StopReason)
+	if row.Status != writer.StatusOK {
+		s.totals.AddError(row.ErrorType, row.ErrorMessage)
+	}
 }
 
 func (s *stats) summary() Summary {

@@ -53,7 +53,7 @@ func (r *Run) buildManifest(runID string, filter *ledger.Filter, files []string,
 		Quotas:  reports,
 	}
 	if filter != nil {
-		m.ThisRun.AlreadyDone, m.ThisRun.Duplicates = filter.AlreadyDone, filter.Duplicates
+		m.ThisRun.AlreadyDone, m.ThisRun.AlreadyFailed, m.ThisRun.Duplicates = filter.AlreadyDone, filter.AlreadyFailed, filter.Duplicates
 	}
 	if len(summary.QuotaStopped) > 0 {
 		m.StoppedAtQuota = summary.QuotaStopped
@@ -62,6 +62,7 @@ func (r *Run) buildManifest(runID string, filter *ledger.Filter, files []string,
 	cumulative := before.Clone()
 	cumulative.Merge(summary.Totals)
 	m.Models, m.ServiceTiers, m.GuardrailIntervened = cumulative.Models, cumulative.ServiceTiers, cumulative.GuardrailIntervened
+	m.Errors = cumulative.Errors
 	if runErr != nil {
 		m.Error = runErr.Error()
 	}

@@ -41,6 +41,9 @@ func (r *Run) Run(ctx context.Context) error {
 		}
 	}
 	runID := manifest.NewRunID(r.started)
+	if err := recordOptions(ctx, r.out, r.options, runID); err != nil {
+		return err
+	}
 	sink, err := writer.New(r.out, writer.Options{Format: writer.Format(cfg.OutputFormat), Style: cfg.OutputStyle, NamePrefix: cfg.Shard.DataPrefix(runID)})
 	if err != nil {
 		return err
@@ -49,6 +52,7 @@ func (r *Run) Run(ctx context.Context) error {
 	defer files.Close()
 	source := ledger.NewFilter(files, cfg.Shard, r.ledger, cfg.RetryErrors)
 	opts := r.pipelineOptions()
+	opts.RunID = runID
 	if counter, ok := deps.Model.(pipeline.Counter); ok && cfg.CountTokens {
 		opts.Counter = counter
 	}

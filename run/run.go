@@ -99,6 +99,10 @@ type Run struct {
 	setup   *requestSetup
 	limiter *ratelimit.Models
 
+	// options is the record of the answer options to write, nil when the
+	// output already holds it.
+	options *optionsRecord
+
 	// Set by Run, for Close.
 	ran      bool
 	manifest *manifest.Manifest
@@ -126,6 +130,9 @@ func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	}
 	if err := storage.CheckWritable(ctx, r.out); err != nil {
 		return nil, setup(err)
+	}
+	if r.options, err = r.checkOptions(ctx); err != nil {
+		return nil, err
 	}
 	if r.ledger, err = openLedger(ctx, r.out, cfg); err != nil {
 		return nil, err

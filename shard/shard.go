@@ -71,6 +71,16 @@ func (s Shard) ManifestName() string {
 	return "_manifest.json"
 }
 
+// RunManifestName is where one run of the shard keeps its own manifest,
+// beside the shard's cumulative one: _runs/<run id>.json, or
+// _runs/<run id>-s0003of0008.json for a shard.
+func (s Shard) RunManifestName(runID string) string {
+	if tag := s.tag(); tag != "" {
+		return "_runs/" + runID + "-" + tag + ".json"
+	}
+	return "_runs/" + runID + ".json"
+}
+
 // BatchStateName is the name of the shard's batch-inference state file:
 // its parts and their jobs (_batch.json, _batch-s0003of0008.json).
 func (s Shard) BatchStateName() string {

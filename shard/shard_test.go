@@ -50,6 +50,8 @@ func TestNames(t *testing.T) {
 		{third.BatchStateName(), "_batch-s0002of0008.json"},
 		{one.DataPrefix("RUN"), "part-RUN"},
 		{third.DataPrefix("RUN"), "part-s0002of0008-RUN"},
+		{one.RunManifestName("R"), "_runs/R.json"},
+		{third.RunManifestName("R"), "_runs/R-s0002of0008.json"},
 		{one.String(), "unsharded"},
 		{third.String(), "2/8"},
 	} {

@@ -17,6 +17,8 @@ type Totals struct {
 	ServiceTiers map[string]int64 `json:"service_tiers,omitempty"`
 	// GuardrailIntervened counts ok rows a guardrail stopped.
 	GuardrailIntervened int64 `json:"guardrail_intervened,omitempty"`
+	// Errors counts error rows by error_type.
+	Errors map[string]*ErrorCount `json:"errors,omitempty"`
 }
 
 // ModelTotals are one model's rows and tokens.
@@ -93,12 +95,12 @@ func (t *Totals) AddRow(modelID, route string, ok bool, tokens Tokens, serviceTi
 // Clone is a deep copy of t.
 func (t Totals) Clone() Totals {
 	c := t
-	c.Models, c.ServiceTiers = nil, nil
-	c.Merge(Totals{Models: t.Models, ServiceTiers: t.ServiceTiers})
+	c.Models, c.ServiceTiers, c.Errors = nil, nil, nil
+	c.Merge(Totals{Models: t.Models, ServiceTiers: t.ServiceTiers, Errors: t.Errors})
 	return c
 }
 
-// Merge adds u's per-model, tier and guardrail counts to t's (not the
+// Merge adds u's per-model, tier, guardrail and error counts to t's (not the
 // top-level counts and tokens, which the caller sums as it needs).
 func (t *Totals) Merge(u Totals) {
 	for id, m := range u.Models {
@@ -124,6 +126,7 @@ func (t *Totals) Merge(u Totals) {
 		t.ServiceTiers[tier] += n
 	}
 	t.GuardrailIntervened += u.GuardrailIntervened
+	t.mergeErrors(u)
 }
 
 // Minus is t less u.

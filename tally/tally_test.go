@@ -1,8 +1,12 @@
 package tally
 
 import (
+	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
@@ -37,5 +41,52 @@ func TestAddRowCountsByModelRouteTierAndGuardrail(t *testing.T) {
 	}
 	if got := tokens.Plus(tokens).Minus(tokens); !reflect.DeepEqual(got, tokens) {
 		t.Errorf("Plus then Minus = %+v", got)
+	}
+}
+
+func TestErrorsByTypeKeepTheMostCommonMessage(t *testing.T) {
+	var a Totals
+	for range 3 {
+		a.AddError("ValidationException", "maxTokens is above the model's limit")
+	}
+	a.AddError("ValidationException", "a one-off")
+	for i := range 100 { // messages of their own each: a bounded few are kept
+		a.AddError("ModelErrorException", fmt.Sprint("record ", i, " broke"))
+	}
+	a.AddError("ModelErrorException", "record 7 broke")
+	if e := a.Errors["ValidationException"]; e.Rows != 4 || e.Message != "maxTokens is above the model's limit" {
+		t.Errorf("ValidationException %+v", e)
+	}
+	if e := a.Errors["ModelErrorException"]; e.Rows != 101 || e.Message != "record 7 broke" || len(e.messages) > maxMessagesPerType {
+		t.Errorf("ModelErrorException rows %d, message %q, %d messages kept", e.Rows, e.Message, len(e.messages))
+	}
+	if got := a.ErrorTypes(); !reflect.DeepEqual(got, []string{"ModelErrorException", "ValidationException"}) {
+		t.Errorf("ErrorTypes = %q", got)
+	}
+	long := strings.Repeat("é", 400)
+	a.AddError("Long", long)
+	if m := a.Errors["Long"].Message; len(m) > maxMessageBytes+len("…") || !utf8.ValidString(m) {
+		t.Errorf("a long message kept as %d bytes, valid %v", len(m), utf8.ValidString(m))
+	}
+
+	// Merging: counts add up, and a message read back from a manifest (no
+	// per-message counts) weighs as many rows as it had.
+	data, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromManifest Totals
+	if err := json.Unmarshal(data, &fromManifest); err != nil {
+		t.Fatal(err)
+	}
+	var b Totals
+	b.AddError("ValidationException", "a one-off")
+	b.AddError("ValidationException", "a one-off")
+	b.Merge(fromManifest)
+	if e := b.Errors["ValidationException"]; e.Rows != 6 || e.Message != "maxTokens is above the model's limit" {
+		t.Errorf("merged ValidationException %+v", e)
+	}
+	if e := b.Errors["ModelErrorException"]; e.Rows != 101 {
+		t.Errorf("merged ModelErrorException %+v", e)
 	}
 }

@@ -50,6 +50,7 @@ func (p *parquetRow) row() *Row {
 		LatencyMs: p.LatencyMs, Attempts: p.Attempts, ModelID: text(p.ModelID),
 		TimeToFirstTokenMs: p.TimeToFirstTokenMs, ServiceTier: text(p.ServiceTier), Route: text(p.Route),
 		ErrorType: text(p.ErrorType), ErrorMessage: text(p.ErrorMessage),
+		RunID: text(p.RunID), FinishedAt: p.FinishedAt,
 	}
 	if p.OutputJSON != nil {
 		row.OutputJSON = json.RawMessage(*p.OutputJSON)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bedrock-batch/bedrock-batch/storage"
 	"github.com/bedrock-batch/bedrock-batch/storage/storagetest"
@@ -24,6 +25,7 @@ func sampleRows() []Row {
 			StopReason: "end_turn", InputTokens: 12, OutputTokens: 34, TotalTokens: 46,
 			CacheReadInputTokens: 5, CacheWriteInputTokens: 6, LatencyMs: 789, Attempts: 1,
 			ModelID: "anthropic.claude-3-haiku-20240307-v1:0", Metadata: json.RawMessage(`{"team":"ml","n":[1,2.5,null]}`),
+			RunID: "20261204T104040Z-61eb00", FinishedAt: time.Date(2026, 12, 4, 10, 40, 41, 123_000_000, time.UTC),
 		},
 		{
 			ID: "r2", Status: StatusError, Attempts: 3, ModelID: "m",

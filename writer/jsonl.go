@@ -1,6 +1,8 @@
 package writer
 
 import (
+	"time"
+
 	"github.com/bedrock-batch/bedrock-batch/internal/jsonenc"
 
 	"bufio"
@@ -25,6 +27,11 @@ type jsonlEncoder struct {
 }
 
 func newJSONLEncoder() *jsonlEncoder { return &jsonlEncoder{} }
+
+// timeFormat is how rows write times: RFC 3339 in UTC, as encoding/json
+// writes them (the pipeline keeps them to the millisecond, as Parquet
+// does), which DuckDB and Athena read.
+const timeFormat = time.RFC3339Nano
 
 func (e *jsonlEncoder) begin(w io.Writer) {
 	if e.bw == nil {
@@ -96,7 +103,11 @@ func (e *jsonlEncoder) appendRow(b []byte, row *Row) []byte {
 	b = jsonenc.AppendString(b, row.ErrorMessage)
 	b = append(b, `,"metadata":`...)
 	b = e.appendJSON(b, row.Metadata)
-	return append(b, "}\n"...)
+	b = append(b, `,"run_id":`...)
+	b = jsonenc.AppendString(b, row.RunID)
+	b = append(b, `,"finished_at":"`...)
+	b = row.FinishedAt.UTC().AppendFormat(b, timeFormat)
+	return append(b, "\"}\n"...)
 }
 
 // appendJSON appends a JSON value (metadata, structured output) compacted

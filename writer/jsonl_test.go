@@ -79,7 +79,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 	// Every line has exactly the Row's fields, and decodes back to the row.
 	want := []string{"id", "status", "output", "output_json", "stop_reason", "input_tokens", "output_tokens", "total_tokens",
 		"cache_read_input_tokens", "cache_write_input_tokens", "latency_ms", "time_to_first_token_ms", "attempts", "model_id",
-		"service_tier", "route", "error_type", "error_message", "metadata"}
+		"service_tier", "route", "error_type", "error_message", "metadata", "run_id", "finished_at"}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for i := 0; sc.Scan(); i++ {
 		var fields map[string]json.RawMessage

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"io"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
@@ -24,27 +25,29 @@ const parquetBatch = 64
 // zero-value optional fields wrong when a Write holds other than a multiple
 // of 64 rows (TestParquetNullsSeenByArrow). The pointers point into vals.
 type parquetRow struct {
-	ID                    string  `parquet:"id,string"`
-	Status                string  `parquet:"status,string,dict"`
-	Output                *string `parquet:"output,optional"`
-	OutputJSON            *string `parquet:"output_json,optional"`
-	StopReason            *string `parquet:"stop_reason,optional,dict"`
-	InputTokens           int64   `parquet:"input_tokens"`
-	OutputTokens          int64   `parquet:"output_tokens"`
-	TotalTokens           int64   `parquet:"total_tokens"`
-	CacheReadInputTokens  int64   `parquet:"cache_read_input_tokens"`
-	CacheWriteInputTokens int64   `parquet:"cache_write_input_tokens"`
-	LatencyMs             int64   `parquet:"latency_ms"`
-	TimeToFirstTokenMs    int64   `parquet:"time_to_first_token_ms"`
-	Attempts              int64   `parquet:"attempts"`
-	ModelID               *string `parquet:"model_id,optional,dict"`
-	ServiceTier           *string `parquet:"service_tier,optional,dict"`
-	Route                 *string `parquet:"route,optional,dict"`
-	ErrorType             *string `parquet:"error_type,optional,dict"`
-	ErrorMessage          *string `parquet:"error_message,optional"`
-	Metadata              *string `parquet:"metadata,optional"`
+	ID                    string    `parquet:"id,string"`
+	Status                string    `parquet:"status,string,dict"`
+	Output                *string   `parquet:"output,optional"`
+	OutputJSON            *string   `parquet:"output_json,optional"`
+	StopReason            *string   `parquet:"stop_reason,optional,dict"`
+	InputTokens           int64     `parquet:"input_tokens"`
+	OutputTokens          int64     `parquet:"output_tokens"`
+	TotalTokens           int64     `parquet:"total_tokens"`
+	CacheReadInputTokens  int64     `parquet:"cache_read_input_tokens"`
+	CacheWriteInputTokens int64     `parquet:"cache_write_input_tokens"`
+	LatencyMs             int64     `parquet:"latency_ms"`
+	TimeToFirstTokenMs    int64     `parquet:"time_to_first_token_ms"`
+	Attempts              int64     `parquet:"attempts"`
+	ModelID               *string   `parquet:"model_id,optional,dict"`
+	ServiceTier           *string   `parquet:"service_tier,optional,dict"`
+	Route                 *string   `parquet:"route,optional,dict"`
+	ErrorType             *string   `parquet:"error_type,optional,dict"`
+	ErrorMessage          *string   `parquet:"error_message,optional"`
+	Metadata              *string   `parquet:"metadata,optional"`
+	RunID                 *string   `parquet:"run_id,optional,dict"`
+	FinishedAt            time.Time `parquet:"finished_at,timestamp(millisecond)"`
 
-	vals [9]string // what the optional columns point to
+	vals [10]string // what the optional columns point to
 }
 
 // optional points *dst at v stored in slot, or sets it nil when v is empty.
@@ -111,6 +114,8 @@ func (e *parquetEncoder) write(row *Row) error {
 	optional(&p.ModelID, &p.vals[2], validUTF8(row.ModelID))
 	optional(&p.ErrorType, &p.vals[3], validUTF8(row.ErrorType))
 	optional(&p.ErrorMessage, &p.vals[4], validUTF8(row.ErrorMessage))
+	optional(&p.RunID, &p.vals[9], validUTF8(row.RunID))
+	p.FinishedAt = row.FinishedAt.UTC()
 	e.meta = append(e.meta, row.Metadata...)
 	e.metaEnd = append(e.metaEnd, len(e.meta))
 	if len(e.batch) == cap(e.batch) {

@@ -205,6 +205,8 @@ func TestParquetSchemaSeenByArrow(t *testing.T) {
 		{"error_type", parquet.Types.ByteArray, schema.StringLogicalType{}, true},
 		{"error_message", parquet.Types.ByteArray, schema.StringLogicalType{}, true},
 		{"metadata", parquet.Types.ByteArray, schema.StringLogicalType{}, true},
+		{"run_id", parquet.Types.ByteArray, schema.StringLogicalType{}, true},
+		{"finished_at", parquet.Types.Int64, schema.NewTimestampLogicalType(true, schema.TimeUnitMillis), false},
 	}
 	sc := pf.MetaData().Schema
 	if sc.NumColumns() != len(tests) {
@@ -225,7 +227,7 @@ func TestParquetSchemaSeenByArrow(t *testing.T) {
 			if tt.logical != nil && !c.LogicalType().Equals(tt.logical) {
 				t.Errorf("logical type %s, want %s", c.LogicalType(), tt.logical)
 			}
-			if tt.physical == parquet.Types.Int64 {
+			if tt.physical == parquet.Types.Int64 && tt.logical == nil {
 				if lt := c.LogicalType(); !lt.IsNone() && !lt.Equals(schema.NewIntLogicalType(64, true)) {
 					t.Errorf("logical type %s, want none or INT(64, signed)", lt)
 				}

@@ -3,7 +3,10 @@
 // complete.
 package writer
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Routes of a Row.
 const (
@@ -46,6 +49,10 @@ type Row struct {
 	ErrorType    string          `json:"error_type"`
 	ErrorMessage string          `json:"error_message"`
 	Metadata     json.RawMessage `json:"metadata"`
+	// RunID is the run that wrote the row, and FinishedAt when (UTC): a
+	// row can be traced to its run's manifest under _runs/.
+	RunID      string    `json:"run_id"`
+	FinishedAt time.Time `json:"finished_at"`
 	// ModelInput is the Converse-shaped request, written only in the
 	// bedrock-batch style (which echoes it as modelInput).
 	ModelInput json.RawMessage `json:"-"`

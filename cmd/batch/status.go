@@ -22,7 +22,8 @@ func statusCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, "Usage: batch status --output DIR|s3://bucket/prefix/\n\n"+
 			"Reports a job's output per shard and in total: records with a row, ok,\n"+
 			"error, tokens, estimated cost, and whether the job is complete.\n"+
-			"Exit status 0 when complete, 1 when not (or unreadable).\n\nFlags:\n")
+			"Exit status 0 when complete, 3 when complete with error rows, 1 when not\n"+
+			"complete (or unreadable).\n\nFlags:\n")
 		config.PrintSome(stdout, statusOptions...)
 		return exitOK
 	}
@@ -56,8 +57,5 @@ func statusCommand(args []string, stdout, stderr io.Writer) int {
 	if err := status.Print(stdout); err != nil {
 		return exitFailed
 	}
-	if !status.Complete {
-		return exitFailed
-	}
-	return exitOK
+	return status.ExitStatus()
 }
