@@ -160,7 +160,7 @@ var Options = []Option{
 		Help:  "time one call may take before it is retried",
 		Field: func(c *Config) any { return &c.RequestTimeout }},
 	{Name: "stop-after-errors", Arg: "N", Group: GroupRetries, Default: "20",
-		Help:  "stop the run (exit 1) after N calls in a row to one model fail with the same error no retry can fix (0 = never)",
+		Help:  "stop the run (exit 2) after N calls in a row to one model fail with the same error no retry can fix (0 = never)",
 		Field: func(c *Config) any { return &c.StopAfterErrors }},
 	{Name: "grace", Arg: "DURATION", Group: GroupRetries, Default: "10s",
 		Help:  "on SIGINT/SIGTERM, how long calls in flight may finish before they are abandoned",

@@ -226,3 +226,27 @@ func TestValidateAndDryRun(t *testing.T) {
 		t.Errorf("validate or dry-run wrote %d rows", len(rows))
 	}
 }
+
+// TestHelpAndVersionOnStdout: help and version go to standard output, so
+// `batch help run | head` shows the usage, and exit 0.
+func TestHelpAndVersionOnStdout(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help", "run"}, "Usage: batch run --input PATH..."},
+		{[]string{"help", "validate"}, "Usage: batch validate --input PATH..."},
+		{[]string{"run", "--help"}, "Quotas and pacing:"},
+		{[]string{"help", "status"}, "Usage: batch status --output"},
+		{[]string{"version"}, "batch github.com/bedrock-batch/bedrock-batch"},
+	} {
+		res := runBatch(t, "", tt.args...)
+		if res.code != exitOK || !strings.Contains(res.stdout, tt.want) {
+			t.Errorf("%q: exit %d, stdout does not hold %q:\n%s\nstderr: %s", tt.args, res.code, tt.want, res.stdout, res.stderr)
+		}
+	}
+	res := runBatch(t, "", "run", "--concurency", "3")
+	if lines := strings.Count(res.stderr, "\n"); res.code != exitUsage || lines > 2 || !strings.Contains(res.stderr, "did you mean --concurrency?") {
+		t.Errorf("a typo: exit %d, %d lines:\n%s", res.code, lines, res.stderr)
+	}
+}

@@ -25,6 +25,7 @@ Usage:
   batch validate --job job.yaml [flags]
   batch status --output DIR|s3://bucket/prefix/
   batch emulate [--addr 127.0.0.1:8080] [flags]
+  batch version
   batch help [command]
 
 Commands:
@@ -32,6 +33,7 @@ Commands:
   validate  check a job (inputs, a sample of records, the output) without calling the model
   status    report a job's output per shard and in total
   emulate   serve a local Bedrock Runtime emulator (for trying things out and tests)
+  version   print the version and the source revision this binary was built from
 
 Run "batch help run" for the flags of run.
 `
@@ -54,6 +56,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return statusCommand(args[1:], stdout, stderr)
 	case "emulate":
 		return emulateCommand(args[1:], stderr)
+	case "version", "--version", "-version":
+		return versionCommand(stdout)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			return dispatch([]string{args[1], "--help"}, stdout, stderr)
