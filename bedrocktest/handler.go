@@ -140,6 +140,10 @@ func (h *Handler) serveModel(w http.ResponseWriter, r *http.Request, stream bool
 		writeError(w, http.StatusNotFound, errResourceNotFound, "The provided model identifier is invalid. (bedrocktest: not in Options.Models)")
 		return
 	}
+	if h.retired(modelID) {
+		writeError(w, http.StatusNotFound, errResourceNotFound, "This model version has reached the end of its life. (bedrocktest: Options.Lifecycles)")
+		return
+	}
 
 	f := h.dice.roll()
 	if !stream && (f == faultMidStreamException || f == faultStreamCut) {

@@ -102,6 +102,11 @@ type Options struct {
 	// unknown or unavailable model.
 	Models []string
 
+	// Lifecycles gives models (by id, or by the base model id of an inference profile) a
+	// lifecycle other than Active, for GetFoundationModel; a model past its EndOfLife
+	// answers every call 404 ResourceNotFoundException, as Bedrock answers a retired model.
+	Lifecycles map[string]Lifecycle
+
 	// Refuse, when set, is the exception every model call is answered with, before anything
 	// else is looked at: "AccessDeniedException" (403: the account may not call the model),
 	// "UnrecognizedClientException" (403: the credentials are not the account's),

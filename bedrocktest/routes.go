@@ -24,6 +24,8 @@ func (h *Handler) routes() *http.ServeMux {
 	mux.HandleFunc("POST /model/{modelId}/converse-stream", h.serveConverseStream)
 	mux.HandleFunc("POST /model/{modelId}/count-tokens", h.countTokens)
 	h.batch.Register(mux) // CreateModelInvocationJob, GetModelInvocationJob, ListModelInvocationJobs, StopModelInvocationJob
+	mux.HandleFunc("GET /foundation-models/{modelIdentifier}", h.serveFoundationModel)
+	mux.HandleFunc("GET /inference-profiles/{inferenceProfileIdentifier}", h.serveInferenceProfile)
 	mux.HandleFunc("/", h.unknownOperation)
 	return mux
 }

@@ -42,6 +42,9 @@ type Deps struct {
 	// checked (tests).
 	Region      string
 	Credentials aws.CredentialsProvider
+	// Catalog is the Bedrock control plane's list of models, to check the
+	// run's models are not past their end of life; nil is not checked.
+	Catalog Catalog
 	// Logger gets what the run has to say; nil discards it.
 	Logger *slog.Logger
 	// Progress gets a live progress line when Terminal is set; otherwise
@@ -102,6 +105,9 @@ type Run struct {
 	// options is the record of the answer options to write, nil when the
 	// output already holds it.
 	options *optionsRecord
+	// checkedModels are the models whose lifecycle was looked up.
+	checkedModels     map[string]bool
+	catalogUnreadable bool
 
 	// Set by Run, for Close.
 	ran      bool
@@ -114,7 +120,7 @@ type Run struct {
 // the same shard left half written.
 func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	deps = deps.withDefaults()
-	r := &Run{cfg: cfg, deps: deps, started: deps.Clock.Now()}
+	r := &Run{cfg: cfg, deps: deps, started: deps.Clock.Now(), checkedModels: map[string]bool{}}
 	if err := r.checkAWS(ctx); err != nil {
 		return nil, err
 	}
@@ -142,6 +148,9 @@ func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	}
 	if r.limiter, err = newLimiter(cfg); err != nil {
 		return nil, setup(err)
+	}
+	if err := r.checkModels(ctx, append([]string{cfg.ModelID}, cfg.QuotaModels()...)); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

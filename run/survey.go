@@ -59,6 +59,11 @@ func (s *Survey) OK() bool {
 	return len(s.Problems) == 0 && (!s.validated || s.Invalid == 0)
 }
 
+// SetupProblems reports whether the options meet problems no run gets
+// past (the model rules, a retired model), as opposed to invalid records,
+// which a run writes error rows for.
+func (s *Survey) SetupProblems() bool { return len(s.Problems) > 0 }
+
 // DryRun reads and checks every record and estimates input tokens (or,
 // with --count-tokens, counts them with Bedrock's free CountTokens), cost
 // and time, calling no model.
@@ -144,6 +149,9 @@ func (r *Run) survey(ctx context.Context, limit int64, counter pipeline.Counter)
 	}
 	sort.Strings(models[1:])
 	s.Problems, s.Notes = Preflight(r.cfg, models)
+	if err := r.checkModels(ctx, models); err != nil {
+		s.Problems = append(s.Problems, err.Error())
+	}
 	return s, nil
 }
 

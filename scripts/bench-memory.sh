@@ -21,5 +21,5 @@ sleep 1
 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
 	/usr/bin/time -v "$work/batch" run --input "$work/in.jsonl" --output "$work/out" \
 	--model anthropic.claude-3-haiku-20240307-v1:0 --concurrency 64 \
-	--bedrock-endpoint http://127.0.0.1:$port 2>"$work/time.log" | grep -v "^wrote"
+	--bedrock-endpoint http://127.0.0.1:$port --bedrock-control-endpoint http://127.0.0.1:$port 2>"$work/time.log" | grep -v "^wrote"
 grep -E "Maximum resident set size|Elapsed" "$work/time.log"

@@ -33,7 +33,7 @@ run() {
 	AWS_ACCESS_KEY_ID=$BEDROCK_BATCH_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$BEDROCK_BATCH_TEST_S3_SECRET_KEY \
 		AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
 		/usr/bin/time -v "$work/batch" run --model anthropic.claude-3-haiku-20240307-v1:0 --concurrency 64 \
-		--bedrock-endpoint http://127.0.0.1:$port --s3-endpoint "$BEDROCK_BATCH_TEST_S3_ENDPOINT" "$@" \
+		--bedrock-endpoint http://127.0.0.1:$port --bedrock-control-endpoint http://127.0.0.1:$port --s3-endpoint "$BEDROCK_BATCH_TEST_S3_ENDPOINT" "$@" \
 		>"$work/$label.out" 2>"$work/$label.time"
 	local wall rss
 	wall=$(grep -o '[0-9.]*s$' "$work/$label.out" | head -1)

@@ -36,12 +36,14 @@ func connect(ctx context.Context, cfg *config.Config, demo bool) (run.Deps, erro
 		Region:      awsConfig.Region,
 		Credentials: awsConfig.Credentials,
 	}
+	control := bedrockctl.NewFromConfig(awsConfig, func(o *bedrockctl.Options) {
+		if cfg.ControlEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.ControlEndpoint)
+		}
+	})
+	deps.Catalog = control
 	if cfg.Route != "" && cfg.Route != config.RouteOnDemand {
-		deps.Control = bedrockctl.NewFromConfig(awsConfig, func(o *bedrockctl.Options) {
-			if cfg.ControlEndpoint != "" {
-				o.BaseEndpoint = aws.String(cfg.ControlEndpoint)
-			}
-		})
+		deps.Control = control
 	}
 	return deps, nil
 }

@@ -86,7 +86,7 @@ func emulatorEnv(endpoint string) []string {
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 	}
 	if endpoint != "" {
-		env = append(env, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+endpoint)
+		env = append(env, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+endpoint, "AWS_ENDPOINT_URL_BEDROCK="+endpoint)
 	}
 	return env
 }

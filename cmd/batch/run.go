@@ -79,7 +79,7 @@ func runOrCheck(args []string, check bool, stdout, stderr io.Writer) int {
 	if demo {
 		emulator := bedrocktest.NewServer(bedrocktest.Options{Latency: 20 * time.Millisecond})
 		defer emulator.Close()
-		cfg.BedrockEndpoint, cfg.Region = emulator.URL, "us-east-1"
+		cfg.BedrockEndpoint, cfg.ControlEndpoint, cfg.Region = emulator.URL, emulator.URL, "us-east-1"
 		logger.Info("demo: calling the built-in Bedrock emulator", "endpoint", emulator.URL)
 	}
 	deps, err := connect(ctx, cfg, demo)
@@ -116,8 +116,11 @@ func runOrCheck(args []string, check bool, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 		s.Print(stdout)
-		if !s.OK() {
-			return exitFailed
+		switch {
+		case s.SetupProblems():
+			return exitUsage
+		case !s.OK():
+			return exitSomeErrors // records that would become error rows
 		}
 		return exitOK
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
 )
@@ -136,5 +137,39 @@ func TestUnreachableEndpointStopsWithoutErrorRows(t *testing.T) {
 	}
 	if rows := readOutputIfAny(t, out); len(rows) != 0 {
 		t.Errorf("%d error rows written for an endpoint no call reached", len(rows))
+	}
+}
+
+// TestModelLifecycle: a Legacy model gets one warning with its end-of-life
+// date and the run goes on; a model past its end of life stops the run,
+// validate and the dry run with exit 2 before any call.
+func TestModelLifecycle(t *testing.T) {
+	const legacy, retired = "anthropic.claude-3-haiku-20240307-v1:0", "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+	eol := time.Now().AddDate(0, 2, 0)
+	srv := startEmulator(t, bedrocktest.Options{Lifecycles: map[string]bedrocktest.Lifecycle{
+		legacy: {Status: "LEGACY", LegacyAt: time.Now().AddDate(0, -1, 0), EndOfLife: eol},
+		"anthropic.claude-3-5-haiku-20241022-v1:0": {Status: "LEGACY", EndOfLife: time.Now().AddDate(0, 0, -1)},
+	}})
+	dir := t.TempDir()
+	input := filepath.Join(dir, "in.jsonl")
+	writeJSONLInput(t, input, makeRecords(10))
+
+	res := runBatch(t, srv.URL, "run", "--input", input, "--output", filepath.Join(dir, "a"), "--model", legacy, "--max-tokens", "50")
+	if res.code != exitOK {
+		t.Fatalf("legacy model: exit %d\n%s", res.code, res.stderr)
+	}
+	if n := strings.Count(res.stderr, "is Legacy"); n != 1 || !strings.Contains(res.stderr, "end of life on "+eol.UTC().Format(time.DateOnly)) {
+		t.Errorf("legacy model: %d warnings, want one with its end-of-life date:\n%s", n, res.stderr)
+	}
+	for _, command := range [][]string{{"run"}, {"validate"}, {"run", "--dry-run"}} {
+		calls := srv.Stats().Requests
+		args := append(command, "--input", input, "--output", filepath.Join(t.TempDir(), "b"), "--model", retired, "--max-tokens", "50")
+		res := runBatch(t, srv.URL, args...)
+		if res.code != exitUsage || !strings.Contains(res.stderr, "reached its end of life") {
+			t.Errorf("%q with a retired model: exit %d, want %d\n%s%s", command, res.code, exitUsage, res.stdout, res.stderr)
+		}
+		if srv.Stats().Requests != calls {
+			t.Errorf("%q with a retired model made %d calls", command, srv.Stats().Requests-calls)
+		}
 	}
 }
