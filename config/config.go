@@ -101,6 +101,10 @@ type Config struct {
 	// AllowChangedOptions resumes into an output made with other answer
 	// options.
 	AllowChangedOptions bool
+	// ProgressInterval is how often progress is logged off a terminal;
+	// LogFormat is LogText or LogJSON.
+	ProgressInterval time.Duration
+	LogFormat        string
 	// DryRun reads and checks the inputs and estimates cost and time
 	// without calling the model (a command-line choice, not a job key).
 	DryRun bool
@@ -117,6 +121,12 @@ type Config struct {
 	// PricesFile overrides the shipped price table.
 	PricesFile string
 }
+
+// Log formats.
+const (
+	LogText = "text"
+	LogJSON = "json"
+)
 
 // Output formats.
 const (
@@ -203,6 +213,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Grace < 0 {
 		add("--grace %s: may not be negative", c.Grace)
+	}
+	if c.ProgressInterval < 0 {
+		add("--progress-interval %s: may not be negative", c.ProgressInterval)
+	}
+	switch c.LogFormat {
+	case "", LogText, LogJSON:
+	default:
+		add("--log-format %q: want text or json", c.LogFormat)
 	}
 	if len(problems) == 0 {
 		return nil

@@ -85,6 +85,8 @@ func fullConfig() Config {
 		BatchMaxBytes:       500_000_000,
 		Shards:              8,
 		AllowChangedOptions: true,
+		ProgressInterval:    time.Minute,
+		LogFormat:           LogJSON,
 		BatchResubmit:       true,
 		ControlEndpoint:     "http://127.0.0.1:8080",
 	}
@@ -94,13 +96,15 @@ func fullConfig() Config {
 // defaults and a value of its own.
 func defaults() Config {
 	return Config{
-		Inputs:         []string{"caller.jsonl"},
-		OutputFormat:   FormatJSONL,
-		Concurrency:    16,
-		MaxAttempts:    20,
-		RequestTimeout: 5 * time.Minute,
-		Grace:          10 * time.Second,
-		Region:         "us-east-1",
+		LogFormat:        LogText,
+		ProgressInterval: 30 * time.Second,
+		Inputs:           []string{"caller.jsonl"},
+		OutputFormat:     FormatJSONL,
+		Concurrency:      16,
+		MaxAttempts:      20,
+		RequestTimeout:   5 * time.Minute,
+		Grace:            10 * time.Second,
+		Region:           "us-east-1",
 	}
 }
 

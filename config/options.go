@@ -35,10 +35,11 @@ const (
 	GroupJob         = "Resume, shards and cost"
 	GroupRoute       = "Routes: batch inference"
 	GroupAWS         = "AWS"
+	GroupLogs        = "Progress and logs"
 )
 
 // Groups lists the help sections in order.
-var Groups = []string{GroupInputOutput, GroupRequest, GroupQuota, GroupRetries, GroupJob, GroupRoute, GroupAWS}
+var Groups = []string{GroupInputOutput, GroupRequest, GroupQuota, GroupRetries, GroupJob, GroupRoute, GroupAWS, GroupLogs}
 
 // Options are every option of `batch run`.
 var Options = []Option{
@@ -221,6 +222,13 @@ var Options = []Option{
 	{Name: "batch-resubmit", Group: GroupRoute,
 		Help:  "give the records of a batch-inference job that failed or expired to one new job instead of on demand",
 		Field: func(c *Config) any { return &c.BatchResubmit }},
+
+	{Name: "progress-interval", Arg: "DURATION", Group: GroupLogs, Default: "30s",
+		Help:  "how often progress is logged when standard error is not a terminal (on a terminal a live line is kept instead)",
+		Field: func(c *Config) any { return &c.ProgressInterval }},
+	{Name: "log-format", Arg: "FORMAT", Group: GroupLogs, Default: LogText,
+		Help:  "text (logfmt: key=value) or json (one JSON object a line, for CloudWatch Logs Insights and the like)",
+		Field: func(c *Config) any { return &c.LogFormat }},
 
 	{Name: "region", Arg: "REGION", Group: GroupAWS,
 		Help:  "AWS region (default: from the AWS chain, e.g. AWS_REGION)",

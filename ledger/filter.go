@@ -2,7 +2,10 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"sync"
 
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/shard"
@@ -18,9 +21,8 @@ type Filter struct {
 	ledger      *Ledger
 	retryErrors bool
 
-	// Counts, read after the source is exhausted. AlreadyFailed are the
-	// records of AlreadyDone settled by an error row.
-	OtherShards, AlreadyDone, AlreadyFailed, Duplicates int64
+	counts FilterCounts
+	mu     sync.Mutex // guards counts: progress reads them while the run reads records
 }
 
 // NewFilter filters source for shard against ledger.
@@ -28,15 +30,40 @@ func NewFilter(source reader.Source, owner shard.Shard, ledger *Ledger, retryErr
 	return &Filter{source: source, shard: owner, ledger: ledger, retryErrors: retryErrors}
 }
 
+// FilterCounts are what a Filter passed over: records of other shards,
+// records the output already settles (AlreadyFailed of them by an error
+// row), and duplicate ids. Exhausted says the source has ended, so the
+// counts are final.
+type FilterCounts struct {
+	OtherShards, AlreadyDone, AlreadyFailed, Duplicates int64
+	Exhausted                                           bool
+}
+
+// Counts are the counts so far; safe to call while Next runs.
+func (f *Filter) Counts() FilterCounts {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.counts
+}
+
+func (f *Filter) count(change func(*FilterCounts)) {
+	f.mu.Lock()
+	change(&f.counts)
+	f.mu.Unlock()
+}
+
 // Next returns the next record to process.
 func (f *Filter) Next(ctx context.Context) (reader.Record, error) {
 	for {
 		rec, err := f.source.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			f.count(func(c *FilterCounts) { c.Exhausted = true })
+		}
 		if err != nil {
 			return rec, err
 		}
 		if !f.shard.Owns(rec.ID) {
-			f.OtherShards++
+			f.count(func(c *FilterCounts) { c.OtherShards++ })
 			continue
 		}
 		h := shard.HashID(rec.ID)
@@ -45,17 +72,19 @@ func (f *Filter) Next(ctx context.Context) (reader.Record, error) {
 			if state&hasDuplicate != 0 {
 				continue // its DuplicateID row is already written
 			}
-			f.Duplicates++
+			f.count(func(c *FilterCounts) { c.Duplicates++ })
 			f.ledger.mark(h, hasDuplicate)
 			rec.Err = &DuplicateIDError{ID: rec.ID, Origin: rec.Origin}
 			return rec, nil
 		}
 		f.ledger.mark(h, seenThisRun)
 		if settled(state, f.retryErrors) {
-			f.AlreadyDone++
-			if state&hasOK == 0 {
-				f.AlreadyFailed++
-			}
+			f.count(func(c *FilterCounts) {
+				c.AlreadyDone++
+				if state&hasOK == 0 {
+					c.AlreadyFailed++
+				}
+			})
 			continue
 		}
 		return rec, nil

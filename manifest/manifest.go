@@ -154,19 +154,14 @@ func (m *Manifest) PriceModels(table *prices.Prices) {
 	priced, batch := false, false
 	m.UnpricedModels = nil
 	for id, t := range m.Models {
-		price, ok := table.Lookup(id)
+		cost, onDemand, ok := table.ModelCost(id, t)
 		if !ok {
 			if t.Records > 0 {
 				m.UnpricedModels = append(m.UnpricedModels, id)
 			}
 			continue
 		}
-		onDemand := price.Cost(t.Tokens)
-		cost := onDemand
-		if t.Batch != nil {
-			batch = true
-			cost = price.Cost(t.Tokens.Minus(t.Batch.Tokens)) + price.BatchCost(t.Batch.Tokens)
-		}
+		batch = batch || t.Batch != nil
 		t.CostUSD = &cost
 		total += cost
 		allOnDemand += onDemand

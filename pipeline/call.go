@@ -201,6 +201,8 @@ func (r *Run) admit(ctx context.Context, model string, res ratelimit.Reservation
 	if r.opts.Limiter == nil {
 		return noTicket{}, nil
 	}
+	r.stats.waitingForQuota.Add(1)
+	defer r.stats.waitingForQuota.Add(-1)
 	return r.opts.Limiter.Wait(ctx, model, res)
 }
 
@@ -285,6 +287,8 @@ func (r *Run) attempt(ctx context.Context, req *bedrock.Request) (bedrock.Respon
 		return bedrock.Response{}, 0, ctx.Err()
 	}
 	defer func() { <-r.calls }()
+	r.stats.inFlight.Add(1)
+	defer r.stats.inFlight.Add(-1)
 	callCtx, cancel := context.WithTimeout(ctx, r.opts.Retry.AttemptTimeout)
 	defer cancel()
 	start := time.Now()

@@ -33,6 +33,9 @@ type Summary struct {
 	QuotaDeferred int64
 	// QuotaStopped says, per model, why its records were deferred.
 	QuotaStopped map[string]string
+	// WaitingForQuota and InFlight are gauges: the calls waiting now for
+	// their model's quota, and the calls in flight now.
+	WaitingForQuota, InFlight int64
 }
 
 // Tokens are token totals over the ok rows.
@@ -47,6 +50,9 @@ type stats struct {
 	cacheRead, cacheWrite                atomic.Int64
 	latency                              latencies
 	answered                             atomic.Bool // a call of the run got an answer
+	// Gauges, for what binds the pace now: calls waiting for their
+	// model's quota, and calls in flight.
+	waitingForQuota, inFlight atomic.Int64
 
 	mu       sync.Mutex // guards the rest, read by progress reports
 	totals   tally.Totals
@@ -135,20 +141,22 @@ func (s *stats) summary() Summary {
 	deferred := s.deferred
 	s.mu.Unlock()
 	return Summary{
-		QuotaDeferred: deferred,
-		QuotaStopped:  quota,
-		Totals:        totals,
-		Read:          s.read.Load(),
-		Records:       s.records.Load(),
-		OK:            s.ok.Load(),
-		Errors:        s.errors.Load(),
-		Abandoned:     s.abandoned.Load(),
-		Attempts:      s.attempts.Load(),
-		Retries:       s.retries.Load(),
-		Throttled:     s.throttled.Load(),
-		LatencyP50:    s.latency.percentile(0.50),
-		LatencyP95:    s.latency.percentile(0.95),
-		LatencyP99:    s.latency.percentile(0.99),
+		QuotaDeferred:   deferred,
+		QuotaStopped:    quota,
+		Totals:          totals,
+		Read:            s.read.Load(),
+		Records:         s.records.Load(),
+		OK:              s.ok.Load(),
+		Errors:          s.errors.Load(),
+		Abandoned:       s.abandoned.Load(),
+		Attempts:        s.attempts.Load(),
+		Retries:         s.retries.Load(),
+		Throttled:       s.throttled.Load(),
+		WaitingForQuota: s.waitingForQuota.Load(),
+		InFlight:        s.inFlight.Load(),
+		LatencyP50:      s.latency.percentile(0.50),
+		LatencyP95:      s.latency.percentile(0.95),
+		LatencyP99:      s.latency.percentile(0.99),
 		Tokens: Tokens{
 			Input:      s.input.Load(),
 			Output:     s.output.Load(),

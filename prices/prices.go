@@ -277,3 +277,34 @@ func jsonProblem(name string, data []byte, err error) string {
 	line := 1 + bytes.Count(data[:offset], []byte("\n"))
 	return fmt.Sprintf("%s:%d: %s", name, line, msg)
 }
+
+// ModelCost is what one model's rows cost: their batch-inference rows at
+// the batch price and the rest on demand, and what all of them would have
+// cost on demand; ok is false when the model has no price.
+func (p *Prices) ModelCost(modelID string, t *tally.ModelTotals) (cost, onDemand float64, ok bool) {
+	price, ok := p.Lookup(modelID)
+	if !ok {
+		return 0, 0, false
+	}
+	onDemand = price.Cost(t.Tokens)
+	cost = onDemand
+	if t.Batch != nil {
+		cost = price.Cost(t.Tokens.Minus(t.Batch.Tokens)) + price.BatchCost(t.Batch.Tokens)
+	}
+	return cost, onDemand, true
+}
+
+// TotalCost is what the rows of t cost, over the models with a price;
+// complete is false when some model's rows have none.
+func (p *Prices) TotalCost(t tally.Totals) (usd float64, complete bool) {
+	complete = true
+	for id, m := range t.Models {
+		cost, _, ok := p.ModelCost(id, m)
+		if !ok {
+			complete = complete && m.Records == 0
+			continue
+		}
+		usd += cost
+	}
+	return usd, complete
+}

@@ -2,11 +2,9 @@ package run
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/bedrock-batch/bedrock-batch/manifest"
-	"github.com/bedrock-batch/bedrock-batch/pipeline"
 	"github.com/bedrock-batch/bedrock-batch/shard"
 	"github.com/bedrock-batch/bedrock-batch/storage"
 )
@@ -34,38 +32,6 @@ func watchSignals(ctx context.Context, deps Deps, grace time.Duration, stop chan
 		return
 	}
 	cancel()
-}
-
-// showProgress shows how a run goes until ctx ends: a live line on a
-// terminal, a log line every interval otherwise (cron, Batch, Kubernetes
-// logs). It never shows prompt text. jobStates, when not nil, says where
-// the run's batch-inference jobs are.
-func showProgress(ctx context.Context, deps Deps, p *pipeline.Run, jobStates func() string) {
-	start := deps.Clock.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			if deps.Terminal {
-				fmt.Fprintln(deps.Progress)
-			}
-			return
-		case <-deps.Clock.After(deps.ProgressInterval):
-		}
-		s := p.Progress()
-		jobs := ""
-		if jobStates != nil {
-			jobs = jobStates()
-		}
-		rate := float64(s.Records) / deps.Clock.Now().Sub(start).Seconds()
-		if deps.Terminal {
-			fmt.Fprintf(deps.Progress, "\r%d done (%d ok, %d error)  %.1f/s  tokens in %d out %d  throttled %d  %s   ",
-				s.Records, s.OK, s.Errors, rate, s.Tokens.Input, s.Tokens.Output, s.Throttled, jobs)
-			continue
-		}
-		deps.Logger.Info("progress", "done", s.Records, "ok", s.OK, "error", s.Errors,
-			"per_second", fmt.Sprintf("%.1f", rate), "input_tokens", s.Tokens.Input,
-			"output_tokens", s.Tokens.Output, "throttled", s.Throttled, "retries", s.Retries, "batch_jobs", jobs)
-	}
 }
 
 // watchSiblings lets a shard take up the quota share of sibling shards

@@ -54,3 +54,16 @@ func warnNoMaxTokens(cfg *config.Config, logger *slog.Logger) {
 	}
 	logger.Warn("no --max-tokens: Bedrock reserves the model's maximum output against the tokens-per-minute quota for every call; set --max-tokens to what answers need", attrs...)
 }
+
+// limitsName says what a call waiting for its quota waits for, for the
+// progress display.
+func limitsName(cfg *config.Config) string {
+	q := cfg.QuotaFor(cfg.ModelID)
+	switch {
+	case q.TokensPerMinute > 0 || len(cfg.Quotas) > 0:
+		return "tokens per minute"
+	case q.RequestsPerMinute > 0:
+		return "requests per minute"
+	}
+	return "the quota found by throttling"
+}

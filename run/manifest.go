@@ -53,7 +53,8 @@ func (r *Run) buildManifest(runID string, filter *ledger.Filter, files []string,
 		Quotas:  reports,
 	}
 	if filter != nil {
-		m.ThisRun.AlreadyDone, m.ThisRun.AlreadyFailed, m.ThisRun.Duplicates = filter.AlreadyDone, filter.AlreadyFailed, filter.Duplicates
+		c := filter.Counts()
+		m.ThisRun.AlreadyDone, m.ThisRun.AlreadyFailed, m.ThisRun.Duplicates = c.AlreadyDone, c.AlreadyFailed, c.Duplicates
 	}
 	if len(summary.QuotaStopped) > 0 {
 		m.StoppedAtQuota = summary.QuotaStopped

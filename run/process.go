@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -72,11 +73,19 @@ func (r *Run) Run(ctx context.Context) error {
 		"concurrency", cfg.Concurrency, "limits", quotaOf(cfg.QuotaFor("")).String(), "output", r.out.URI(""),
 		"rows_already_in_output", r.ledger.Totals.Records)
 	warnNoMaxTokens(cfg, deps.Logger)
-	var jobStates func() string
+	shown := &progress{deps: deps, pipeline: p, filter: source, prices: r.prices, inputs: -1,
+		limits: limitsName(cfg), sharded: cfg.Shard.Sharded(), calls: cfg.Concurrency,
+		samples: []sample{{at: deps.Clock.Now()}}}
 	if route != nil {
-		jobStates = func() string { return describeParts(route.route.Parts()) }
+		shown.jobStates = func() string { return describeParts(route.route.Parts()) }
 	}
-	background.Go(func() error { showProgress(bgCtx, deps, p, jobStates); return nil })
+	if !cfg.Shard.Sharded() {
+		background.Go(func() error {
+			atomic.StoreInt64(&shown.inputs, countRecords(bgCtx, deps.Storage, r.inputs))
+			return nil
+		})
+	}
+	background.Go(func() error { shown.show(bgCtx); return nil })
 	if cfg.Shard.Sharded() {
 		background.Go(func() error { watchSiblings(bgCtx, deps, cfg.Shard, r.out, r.limiter.SetShare); return nil })
 	}

@@ -140,7 +140,7 @@ func (r *Run) survey(ctx context.Context, limit int64, counter pipeline.Counter)
 	if err := counting.Wait(); err != nil {
 		return nil, err
 	}
-	s.AlreadyDone = source.AlreadyDone
+	s.AlreadyDone = source.Counts().AlreadyDone
 	models := []string{r.cfg.ModelID}
 	for id := range s.Models {
 		if id != r.cfg.ModelID {

@@ -105,3 +105,39 @@ func TestResumeWithOtherOptionsIsRefused(t *testing.T) {
 		t.Errorf("--allow-changed-options: exit %d\n%s", mixed.code, mixed.stderr)
 	}
 }
+
+// TestProgressOffATerminal: progress lines off a terminal say done, the
+// total, the percentage and the ETA once the total is known, in logfmt or
+// JSON, with no empty fields.
+func TestProgressOffATerminal(t *testing.T) {
+	srv := startEmulator(t, bedrocktest.Options{Latency: 50 * time.Millisecond})
+	dir := t.TempDir()
+	input := filepath.Join(dir, "in.jsonl")
+	writeJSONLInput(t, input, makeRecords(300))
+	for _, format := range []string{"text", "json"} {
+		res := runBatch(t, srv.URL, "run", "--input", input, "--output", filepath.Join(dir, format), "--model", "m", "--max-tokens", "50",
+			"--concurrency", "4", "--progress-interval", "300ms", "--log-format", format)
+		if res.code != exitOK {
+			t.Fatalf("%s: exit %d\n%s", format, res.code, res.stderr)
+		}
+		var line string
+		for _, l := range strings.Split(res.stderr, "\n") {
+			if strings.Contains(l, "progress") && strings.Contains(l, "eta") {
+				line = l
+				break
+			}
+		}
+		want := []string{"done=", "total=300", "percent=", "eta=", "per_second=", "bound_by=concurrency"}
+		if format == "json" {
+			want = []string{`"done":`, `"total":300`, `"percent":`, `"eta":`, `"per_second":`, `"bound_by":"concurrency"`}
+		}
+		for _, w := range want {
+			if !strings.Contains(line, w) {
+				t.Errorf("%s: the progress line %q does not hold %q\n%s", format, line, w, res.stderr)
+			}
+		}
+		if strings.Contains(line, `batch_jobs=""`) || strings.Contains(line, `""`) {
+			t.Errorf("%s: an empty field in %q", format, line)
+		}
+	}
+}

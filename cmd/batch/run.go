@@ -74,7 +74,11 @@ func runOrCheck(args []string, check bool, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	demo := cfg.Demo
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
+	if cfg.LogFormat == config.LogJSON {
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
+	}
+	logger := slog.New(handler)
 	ctx := context.Background()
 	if demo {
 		emulator := bedrocktest.NewServer(bedrocktest.Options{Latency: 20 * time.Millisecond})
@@ -89,8 +93,9 @@ func runOrCheck(args []string, check bool, stdout, stderr io.Writer) int {
 	}
 	deps.Logger = logger
 	deps.Progress = stderr
+	deps.ProgressInterval = cfg.ProgressInterval
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		deps.Terminal = true
+		deps.Terminal, deps.ProgressInterval = true, 0 // a live line
 	}
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
