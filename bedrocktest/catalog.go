@@ -29,7 +29,7 @@ func (h *Handler) serveFoundationModel(w http.ResponseWriter, r *http.Request) {
 	if i := strings.LastIndex(id, "foundation-model/"); i >= 0 {
 		id = id[i+len("foundation-model/"):]
 	}
-	if !h.knownModel(id) || profileGeography(id) != "" {
+	if !h.servesFoundation(id) || profileGeography(id) != "" {
 		writeError(w, http.StatusNotFound, errResourceNotFound, "The specified model identifier "+id+" is not a foundation model. (bedrocktest)")
 		return
 	}
@@ -71,6 +71,20 @@ func (h *Handler) serveInferenceProfile(w http.ResponseWriter, r *http.Request) 
 		"type":                 "SYSTEM_DEFINED",
 		"createdAt":            time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339),
 	})
+}
+
+// servesFoundation reports whether a foundation model id is served: itself,
+// or through an inference profile of it.
+func (h *Handler) servesFoundation(id string) bool {
+	if h.knownModel(id) {
+		return true
+	}
+	for _, m := range h.opts.Models {
+		if geo := profileGeography(m); geo != "" && strings.TrimPrefix(m, geo+".") == id {
+			return true
+		}
+	}
+	return false
 }
 
 // lifecycle is a model's lifecycle: its entry in Options.Lifecycles, by its

@@ -8,6 +8,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet/file"
@@ -60,8 +61,11 @@ func readParquetRows(t *testing.T, path string) []writer.Row {
 					}
 				case *array.Int64:
 					fields[name] = a.Value(i)
+				case *array.Timestamp:
+					unit := a.DataType().(*arrow.TimestampType).Unit
+					fields[name] = a.Value(i).ToTime(unit).UTC()
 				default:
-					t.Fatalf("%s: column %s is %T, want string or int64", path, name, col)
+					t.Fatalf("%s: column %s is %T, want string, int64 or timestamp", path, name, col)
 				}
 			}
 			data, err := json.Marshal(fields)

@@ -127,8 +127,8 @@ func TestSystematicErrorStopsEarly(t *testing.T) {
 	writeJSONLInput(t, input, makeRecords(5000))
 	out := filepath.Join(dir, "out")
 	res := runBatch(t, srv.URL, "run", "--input", input, "--output", out, "--model", base, "--concurrency", "8", "--max-tokens", "100")
-	if res.code != exitFailed {
-		t.Fatalf("exit %d, want %d\n%s", res.code, exitFailed, res.stderr)
+	if res.code != exitUsage {
+		t.Fatalf("exit %d, want %d (no retry gets past it)\n%s", res.code, exitUsage, res.stderr)
 	}
 	for _, want := range []string{base, "ValidationException", "inference profile", "--retry-errors"} {
 		if !strings.Contains(res.stderr, want) {
