@@ -168,6 +168,7 @@ type priceFileEntry struct {
 	BatchOutputPer1K *float64 `json:"batch_output_per_1k,omitempty"` // default: BatchDiscount x the output price
 	Source           string   `json:"source,omitempty"`
 	AsOf             string   `json:"as_of,omitempty"`
+	Note             string   `json:"note,omitempty"` // the model's lifecycle and other context; not used
 }
 
 // parsePrices parses and checks a price file; name is used in messages.

@@ -15,17 +15,23 @@ import (
 // burndownJSON is the built-in table: for some models each output token
 // counts several times toward the tokens-per-minute and per-day quotas (AWS
 // Bedrock user guide, "How tokens are counted"; quota only, billing is
-// unaffected). As of writing.
+// unaffected). Each row names its source and the date it was checked; the
+// first row that matches wins, so specific patterns come before general
+// ones.
 //
 //go:embed burndown.json
 var burndownJSON []byte
 
 // BurndownRule says that output tokens of the models whose id matches
-// Pattern count Factor times toward the quota.
+// Pattern count Factor times toward the quota. A shipped rule says where
+// the factor comes from (Source) and when that was last checked (AsOf,
+// YYYY-MM-DD); a user's override has neither.
 type BurndownRule struct {
 	Pattern string  `json:"pattern"`
 	Factor  float64 `json:"factor"`
 	Note    string  `json:"note,omitempty"`
+	Source  string  `json:"source,omitempty"`
+	AsOf    string  `json:"as_of,omitempty"`
 }
 
 // BurndownTable maps a model id to its output-token burndown factor: the
@@ -43,8 +49,10 @@ var defaultBurndown = sync.OnceValue(func() []BurndownRule {
 	return rules
 })
 
-// DefaultBurndown returns the built-in table (as of writing: 5 for Anthropic
-// Claude 3.7 Sonnet and the Claude 4.x family, 1 for every other model).
+// DefaultBurndown returns the built-in table (checked 2026-12-04: 15 for
+// Claude Opus 4.8, 10 for the Claude 5 family and OpenAI GPT-5.6/GPT-6 on
+// bedrock-runtime, 5 for the other Claude 4.x models, 1 for every other
+// model).
 func DefaultBurndown() BurndownTable { return BurndownTable{} }
 
 // With returns the table with a user override (from --burndown

@@ -9,8 +9,9 @@ import (
 )
 
 // maxOutputJSON lists models' maximum output tokens: what Bedrock reserves
-// at admission for a call that sends no maxTokens. Values are as of
-// writing; a model not listed is taken as unknownMaxOutput.
+// at admission for a call that sends no maxTokens. Each row names its
+// source and the date it was checked; the first row that matches wins; a
+// model not listed is taken as unknownMaxOutput.
 //
 //go:embed maxoutput.json
 var maxOutputJSON []byte
@@ -18,10 +19,15 @@ var maxOutputJSON []byte
 // unknownMaxOutput is DefaultMaxOutput for a model not in the table.
 const unknownMaxOutput = 4096
 
+// maxOutputRule is one row of maxoutput.json: the maximum output tokens of
+// the models whose id matches Pattern, where that figure comes from
+// (Source) and when it was last checked (AsOf, YYYY-MM-DD).
 type maxOutputRule struct {
 	Pattern   string `json:"pattern"`
 	MaxOutput int64  `json:"max_output"`
 	Note      string `json:"note,omitempty"`
+	Source    string `json:"source"`
+	AsOf      string `json:"as_of"`
 }
 
 var maxOutputTable = sync.OnceValue(func() []maxOutputRule {
@@ -32,11 +38,11 @@ var maxOutputTable = sync.OnceValue(func() []maxOutputRule {
 	return rules
 })
 
-// DefaultMaxOutput is the model's maximum output tokens as of writing (for
-// example 64,000 for Claude Sonnet 4, 32,000 for Claude Opus 4, 8,192 for
-// Claude 3.5 Sonnet), which Bedrock reserves for a call that sends no
-// maxTokens; 4,096 for a model it does not know. Model ids match as for
-// BurndownTable.Factor.
+// DefaultMaxOutput is the model's maximum output tokens as shipped in
+// maxoutput.json (for example 128,000 for Claude Opus 4.8 and the Claude 5
+// family, 64,000 for Claude Haiku 4.5, 32,000 for Claude Opus 4.1), which
+// Bedrock reserves for a call that sends no maxTokens; 4,096 for a model it
+// does not know. Model ids match as for BurndownTable.Factor.
 func DefaultMaxOutput(model string) int64 {
 	for _, r := range maxOutputTable() {
 		if modelid.Match(r.Pattern, model) {

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/bedrock-batch/bedrock-batch/config"
@@ -11,17 +12,22 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 )
 
-// modelRulesJSON is what is known, as of writing, about options models
-// refuse: checked before a run makes a single call.
+// modelRulesJSON is what is known about options models refuse, each row
+// with its source and the date it was checked: checked before a run makes
+// a single call. The first row that matches a model wins.
 //
 //go:embed modelrules.json
 var modelRulesJSON []byte
 
+// modelRule is one row of modelrules.json.
 type modelRule struct {
 	Pattern      string   `json:"pattern"`
 	NeedsProfile bool     `json:"needs_profile,omitempty"` // no on-demand throughput for the base id
 	OneOf        []string `json:"one_of,omitempty"`        // parameters the model takes only one of
+	Rejects      []string `json:"rejects,omitempty"`       // parameters the model refuses when set at all
 	Note         string   `json:"note,omitempty"`
+	Source       string   `json:"source"` // the page the row's facts come from
+	AsOf         string   `json:"as_of"`  // when they were last checked, YYYY-MM-DD
 }
 
 var modelRules = sync.OnceValue(func() []modelRule {
@@ -34,8 +40,9 @@ var modelRules = sync.OnceValue(func() []modelRule {
 
 // Preflight checks the job's options against what is known about each
 // model before a call is made: a base model id that needs an inference
-// profile, parameters the model takes only one of, maxTokens above its
-// maximum output. It returns problems (the run would fail) and notes.
+// profile, parameters the model takes only one of or refuses outright,
+// maxTokens above its maximum output. It returns problems (the run would
+// fail) and notes.
 func Preflight(cfg *config.Config, models []string) (problems, notes []string) {
 	for _, model := range models {
 		rule, known := ruleFor(model)
@@ -49,11 +56,29 @@ func Preflight(cfg *config.Config, models []string) (problems, notes []string) {
 		if len(rule.OneOf) == 2 && cfg.Temperature != nil && cfg.TopP != nil {
 			problems = append(problems, fmt.Sprintf("%s takes --temperature or --top-p, not both", model))
 		}
+		if set := rejectedSet(cfg, rule.Rejects); len(set) > 0 {
+			problems = append(problems, fmt.Sprintf("%s refuses %s: leave it unset (the model samples as it chooses)", model, strings.Join(set, " and ")))
+		}
 		if most := ratelimit.DefaultMaxOutput(model); cfg.MaxTokens != nil && int64(*cfg.MaxTokens) > most {
 			problems = append(problems, fmt.Sprintf("%s: --max-tokens %d is above the model's maximum output of %d", model, *cfg.MaxTokens, most))
 		}
 	}
 	return problems, notes
+}
+
+// rejectedSet lists the options the job sets that the model refuses, as
+// flags.
+func rejectedSet(cfg *config.Config, rejects []string) []string {
+	var set []string
+	for _, param := range rejects {
+		switch {
+		case param == "temperature" && cfg.Temperature != nil:
+			set = append(set, "--temperature")
+		case param == "top_p" && cfg.TopP != nil:
+			set = append(set, "--top-p")
+		}
+	}
+	return set
 }
 
 func ruleFor(model string) (modelRule, bool) {

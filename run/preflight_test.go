@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bedrock-batch/bedrock-batch/config"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
@@ -28,6 +29,15 @@ func TestPreflight(t *testing.T) {
 		{"both problems", config.Config{MaxTokens: i32(100000)}, "anthropic.claude-3-7-sonnet-20250219-v1:0", []string{"inference profile", "maximum output"}, 0},
 		{"older model on demand", config.Config{MaxTokens: i32(4096)}, "amazon.nova-lite-v1:0", nil, 0},
 		{"unknown model passes with a note", config.Config{MaxTokens: i32(999999)}, "acme.wonder-v1:0", nil, 1},
+		{"sampling refused", config.Config{Temperature: f32(0.2), TopP: f32(0.9)}, "us.anthropic.claude-sonnet-5", []string{"refuses --temperature and --top-p"}, 0},
+		{"top_p refused", config.Config{TopP: f32(0.9)}, "global.anthropic.claude-opus-5-5", []string{"refuses --top-p"}, 0},
+		{"current model without sampling options", config.Config{MaxTokens: i32(128000)}, "global.anthropic.claude-haiku-5-5", nil, 0},
+		{"Opus 5.5 base id needs a profile", config.Config{}, "anthropic.claude-opus-5-5", []string{"inference profile"}, 0},
+		{"Nova 2 Lite base id needs a profile", config.Config{}, "amazon.nova-2-lite-v1:0", []string{"inference profile"}, 0},
+		{"GPT-5.6 base id needs a profile", config.Config{}, "openai.gpt-5.6-luna", []string{"inference profile"}, 0},
+		{"Opus 4.7 base id answers on demand", config.Config{MaxTokens: i32(128000)}, "anthropic.claude-opus-4-7", nil, 0},
+		{"max tokens above a current model's maximum", config.Config{MaxTokens: i32(200000)}, "us.anthropic.claude-sonnet-5-5", []string{"maximum output of 128000"}, 0},
+		{"retired model still checked", config.Config{MaxTokens: i32(9000)}, "us.anthropic.claude-3-5-haiku-20241022-v1:0", []string{"maximum output of 8192"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,8 +52,36 @@ func TestPreflight(t *testing.T) {
 			}
 		})
 	}
-	if got := modelRules(); !reflect.DeepEqual(got[0].OneOf, []string{"temperature", "top_p"}) {
-		t.Errorf("rules table: %+v", got[0])
+	if got, _ := ruleFor("global.anthropic.claude-sonnet-4-5-20250929-v1:0"); !reflect.DeepEqual(got.OneOf, []string{"temperature", "top_p"}) {
+		t.Errorf("rules table: %+v", got)
+	}
+}
+
+// TestShippedModelRules checks every row of modelrules.json: a note, a
+// source and the date it was checked; parameters it names are ones
+// Preflight knows; and no row is hidden behind an earlier, more general
+// one.
+func TestShippedModelRules(t *testing.T) {
+	rules := modelRules()
+	if len(rules) < 20 {
+		t.Fatalf("%d rules: want the shipped table", len(rules))
+	}
+	known := map[string]bool{"temperature": true, "top_p": true}
+	for i, r := range rules {
+		if r.Note == "" || r.Source == "" {
+			t.Errorf("%s: note %q, source %q: want both", r.Pattern, r.Note, r.Source)
+		}
+		if at, err := time.Parse(time.DateOnly, r.AsOf); err != nil || at.After(time.Now()) {
+			t.Errorf("%s: as_of %q: want a past date, YYYY-MM-DD", r.Pattern, r.AsOf)
+		}
+		for _, param := range append(append([]string(nil), r.OneOf...), r.Rejects...) {
+			if !known[param] {
+				t.Errorf("%s: parameter %q is not one Preflight checks", r.Pattern, param)
+			}
+		}
+		if first, _ := ruleFor(strings.ReplaceAll(r.Pattern, "*", "")); first.Pattern != r.Pattern {
+			t.Errorf("%s (row %d) is hidden behind %s", r.Pattern, i, first.Pattern)
+		}
 	}
 }
 
