@@ -1,0 +1,545 @@
+package reader
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"slices"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// Buffer sizes of a chunkReader.
+const (
+	// chunkBufferSize is the read buffer over the compressed bytes of a
+	// column chunk: the size of each ReadAt.
+	chunkBufferSize = 128 << 10
+	// valueBufferSize is the buffer over the decompressed values of a
+	// page; a byte array up to this size is handed on without a copy.
+	valueBufferSize = 64 << 10
+	// largeValue is the size above which a value is read into a buffer of
+	// its own, not kept once handed on.
+	largeValue = 1 << 20
+	// trustedSize is the largest value or page part allocated at once.
+	trustedSize = 256 << 20
+)
+
+// errCorruptPage is a page whose contents do not match its header.
+var errCorruptPage = errors.New("corrupt page")
+
+// leafColumn is what a chunkReader needs to know of its column.
+type leafColumn struct {
+	index          int
+	path           string // dotted, for errors
+	kind           parquet.Kind
+	typeLength     int // of a FIXED_LEN_BYTE_ARRAY
+	maxRep, maxDef int
+}
+
+// valueMode is how the values of a data page are encoded.
+type valueMode uint8
+
+const (
+	plainValues   valueMode = iota // PLAIN, or another encoding decoded to PLAIN
+	dictValues                     // indexes into the dictionary
+	rleBoolValues                  // booleans in the RLE encoding
+	deltaValues                    // DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY
+)
+
+// chunkReader reads the values of one column chunk a row at a time. It
+// holds the current page only as a stream: the compressed bytes through a
+// small buffer, the decompressor's window, the encoded levels, and the value
+// being handed on; never the page's values. It reads the column chunk alone
+// (with ReadAt), so a file's other columns are never fetched.
+type chunkReader struct {
+	leaf     leafColumn
+	ra       io.ReaderAt
+	codec    streamCodec
+	sec      *io.SectionReader // the chunk
+	base     int64             // file offset of sec
+	src      *bufio.Reader     // over sec
+	proto    thrift.CompactProtocol
+	thrift   *thrift.Decoder
+	slotLeft int64 // level slots of the chunk not yet in a page
+	dict     dictionary
+	pageNum  int // pages started, for errors
+
+	// The current data page.
+	hdr       format.PageHeader
+	page      pageSource
+	pageAt    int64 // file offset of the page's bytes, after its header
+	slots     int   // level slots in the page
+	slot      int   // next one
+	decoded   int   // values decoded from the page
+	reps      rleDecoder
+	defs      rleDecoder
+	levelBuf  []byte // the encoded levels
+	mode      valueMode
+	values    *bufio.Reader // the page's decoded value bytes
+	indexes   rleDecoder    // dictValues, rleBoolValues
+	encoded   []byte        // what indexes reads
+	whole     []byte        // a page read whole, and its decompressed form
+	wholeOut  []byte
+	boolByte  byte
+	boolBits  uint // bits of boolByte still unread
+	valueBuf  []byte
+	rowValues bool    // values of a row must outlive the next value (repeated)
+	lengths   []int32 // deltaValues: of the page's values, or of their suffixes
+	prefixes  []int32 // deltaValues: shared with the previous value
+	next      int     // deltaValues: index of the next value
+	previous  []byte  // deltaValues: the last value
+
+	pending    parquet.Value // first value of the next row, read ahead
+	hasPending bool
+}
+
+// newChunkReader returns a reader of leaf's chunks in ra.
+func newChunkReader(ra io.ReaderAt, leaf leafColumn) *chunkReader {
+	c := &chunkReader{leaf: leaf, ra: ra, rowValues: leaf.maxRep > 0}
+	c.src = bufio.NewReaderSize(nil, chunkBufferSize)
+	c.values = bufio.NewReaderSize(nil, valueBufferSize)
+	c.thrift = thrift.NewDecoder(c.proto.NewReader(c.src))
+	return c
+}
+
+// open starts reading a column chunk of a file of size bytes.
+func (c *chunkReader) open(cc *format.ColumnChunk, size int64) error {
+	md := &cc.MetaData
+	if cc.FilePath != "" {
+		return fmt.Errorf("the column chunk is in another file (%s)", cc.FilePath)
+	}
+	if cc.CryptoMetadata.Value != nil || cc.EncryptedColumnMetadata != nil {
+		return errors.New("encrypted columns are not supported")
+	}
+	if !supportedCodec(md.Codec) {
+		return fmt.Errorf("compression %s is not supported", md.Codec)
+	}
+	start := md.DataPageOffset
+	if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
+		start = md.DictionaryPageOffset
+	}
+	length := md.TotalCompressedSize
+	if start < 0 || length < 0 || start > size || length > size-start || md.NumValues < 0 {
+		return fmt.Errorf("column chunk at %d of %d bytes lies outside the file of %d bytes", start, length, size)
+	}
+	if c.codec.codec != md.Codec {
+		c.codec.close()
+		c.codec = streamCodec{codec: md.Codec}
+	}
+	c.sec = io.NewSectionReader(c.ra, start, length)
+	c.base = start
+	c.src.Reset(c.sec)
+	c.thrift.Reset(c.proto.NewReader(c.src))
+	c.slotLeft = md.NumValues
+	c.dict.reset()
+	c.slot, c.slots, c.pageNum = 0, 0, 0
+	c.page = pageSource{br: c.src}
+	c.hasPending = false
+	return nil
+}
+
+// close releases the decoders and buffers.
+func (c *chunkReader) close() {
+	c.codec.close()
+	c.valueBuf, c.whole, c.wholeOut, c.encoded, c.previous = nil, nil, nil, nil, nil
+}
+
+// held approximates the bytes the reader holds.
+func (c *chunkReader) held() int64 {
+	return int64(chunkBufferSize + valueBufferSize + c.codec.held() + c.dict.held() +
+		cap(c.levelBuf) + cap(c.encoded) + cap(c.whole) + cap(c.wholeOut) + cap(c.valueBuf) +
+		4*cap(c.lengths) + 4*cap(c.prefixes) + cap(c.previous))
+}
+
+// appendRow appends the values of the column's next row to row: one value,
+// null or not, or for a repeated column all those up to the next row.
+func (c *chunkReader) appendRow(row parquet.Row) (parquet.Row, error) {
+	if c.leaf.maxRep == 0 {
+		v, err := c.nextSlot()
+		return append(row, v), err
+	}
+	first := c.pending
+	if cap(c.valueBuf) > 4*valueBufferSize {
+		c.valueBuf = nil // a large row was read before: let it go
+	}
+	c.valueBuf = c.valueBuf[:0]
+	if c.hasPending {
+		c.hasPending = false
+		if k := first.Kind(); k == parquet.ByteArray || k == parquet.FixedLenByteArray {
+			// It points into buf, where this row's values start again.
+			c.valueBuf = append(c.valueBuf, first.ByteArray()...)
+			first = c.rebase(first, c.valueBuf)
+		}
+	} else {
+		var err error
+		if first, err = c.nextSlot(); err != nil {
+			return row, err
+		}
+	}
+	if first.RepetitionLevel() != 0 {
+		return row, fmt.Errorf("%w: a row starts at repetition level %d", errCorruptPage, first.RepetitionLevel())
+	}
+	row = append(row, first)
+	for {
+		v, err := c.nextSlot()
+		switch {
+		case err == io.EOF:
+			return row, nil
+		case err != nil:
+			return row, err
+		case v.RepetitionLevel() == 0:
+			c.pending, c.hasPending = v, true
+			return row, nil
+		}
+		row = append(row, v)
+	}
+}
+
+// rebase points a byte array value at b instead.
+func (c *chunkReader) rebase(v parquet.Value, b []byte) parquet.Value {
+	switch v.Kind() {
+	case parquet.ByteArray:
+		return parquet.ByteArrayValue(b).Level(v.RepetitionLevel(), v.DefinitionLevel(), v.Column())
+	case parquet.FixedLenByteArray:
+		return parquet.FixedLenByteArrayValue(b).Level(v.RepetitionLevel(), v.DefinitionLevel(), v.Column())
+	}
+	return v
+}
+
+// nextSlot returns the value of the next level slot, null or not; io.EOF
+// at the end of the chunk.
+func (c *chunkReader) nextSlot() (parquet.Value, error) {
+	for c.slot >= c.slots {
+		if err := c.nextPage(); err != nil {
+			return parquet.Value{}, err
+		}
+	}
+	rep, def := 0, c.leaf.maxDef
+	if c.leaf.maxRep > 0 {
+		r, err := c.reps.next()
+		if err != nil {
+			return parquet.Value{}, fmt.Errorf("repetition levels: %w", err)
+		}
+		rep = int(r)
+	}
+	if c.leaf.maxDef > 0 {
+		d, err := c.defs.next()
+		if err != nil {
+			return parquet.Value{}, fmt.Errorf("definition levels: %w", err)
+		}
+		def = int(d)
+	}
+	if rep > c.leaf.maxRep || def > c.leaf.maxDef {
+		return parquet.Value{}, fmt.Errorf("%w: level above the column's maximum", errCorruptPage)
+	}
+	c.slot++
+	if def < c.leaf.maxDef {
+		return parquet.NullValue().Level(rep, def, c.leaf.index), nil
+	}
+	v, err := c.value()
+	if errors.Is(err, errWindow) {
+		if err = c.reloadWhole(); err == nil {
+			v, err = c.value()
+		}
+	}
+	return v.Level(rep, def, c.leaf.index), err
+}
+
+// nextPage moves to the next data page, reading the dictionary page on
+// the way; io.EOF after the chunk's last value.
+func (c *chunkReader) nextPage() error {
+	if err := c.page.skip(); err != nil { // what the last page left unread
+		return err
+	}
+	for {
+		if c.slotLeft <= 0 {
+			return io.EOF
+		}
+		c.hdr = format.PageHeader{}
+		if err := c.thrift.Decode(&c.hdr); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("page header %d: %w", c.pageNum, err)
+		}
+		pos, _ := c.sec.Seek(0, io.SeekCurrent)
+		c.pageAt = c.base + pos - int64(c.src.Buffered())
+		left := c.base + c.sec.Size() - c.pageAt
+		if c.hdr.CompressedPageSize < 0 || int64(c.hdr.CompressedPageSize) > left || c.hdr.UncompressedPageSize < 0 {
+			return fmt.Errorf("%w %d: sizes %d and %d do not fit the column chunk", errCorruptPage, c.pageNum, c.hdr.CompressedPageSize, c.hdr.UncompressedPageSize)
+		}
+		c.page = pageSource{br: c.src, left: int64(c.hdr.CompressedPageSize)}
+		c.pageNum++
+		var err error
+		switch c.hdr.Type {
+		case format.DictionaryPage:
+			err = c.readDictionary()
+		case format.DataPage, format.DataPageV2:
+			err = c.startPage(nil)
+			if errors.Is(err, errWindow) {
+				err = c.reloadWhole()
+			}
+			if err == nil && int64(c.slots) > c.slotLeft {
+				err = fmt.Errorf("%w: %d values, more than the column chunk has left (%d)", errCorruptPage, c.slots, c.slotLeft)
+			}
+			if err == nil {
+				c.slotLeft -= int64(c.slots)
+				return nil
+			}
+		default: // index pages, and kinds of a later format
+			err = c.page.skip()
+		}
+		if err != nil {
+			return fmt.Errorf("page %d: %w", c.pageNum-1, err)
+		}
+	}
+}
+
+// reloadWhole reads the current page again from the file and decompresses
+// it whole, then moves to where the stream was: for a page whose
+// compressed form reaches back further than the streaming window.
+func (c *chunkReader) reloadWhole() error {
+	slot, decoded := c.slot, c.decoded
+	c.whole = grow(c.whole, int(c.hdr.CompressedPageSize))
+	if _, err := c.ra.ReadAt(c.whole, c.pageAt); err != nil && err != io.EOF {
+		return err
+	}
+	if err := c.startPage(c.whole); err != nil {
+		return err
+	}
+	for range slot {
+		if c.leaf.maxRep > 0 {
+			c.reps.next()
+		}
+		if c.leaf.maxDef > 0 {
+			c.defs.next()
+		}
+	}
+	for range decoded {
+		if _, err := c.value(); err != nil {
+			return err
+		}
+	}
+	c.slot, c.decoded = slot, decoded
+	return nil
+}
+
+// startPage starts a data page: from the chunk's stream when whole is nil,
+// or else from whole, the page's compressed bytes read again.
+func (c *chunkReader) startPage(whole []byte) error {
+	var src byteSource = &c.page
+	if whole != nil {
+		src = bytes.NewReader(whole)
+	}
+	var (
+		n                int
+		enc              format.Encoding
+		body             io.Reader
+		repLevels, defs  []byte
+		repEnc, defEnc   format.Encoding
+		compressedValues = true
+		err              error
+	)
+	size := int(c.hdr.UncompressedPageSize)
+	switch h := c.hdr; {
+	case h.Type == format.DataPage && h.DataPageHeader.Valid:
+		v1 := h.DataPageHeader.V
+		n, enc, repEnc, defEnc = int(v1.NumValues), v1.Encoding, v1.RepetitionLevelEncoding, v1.DefinitionLevelEncoding
+	case h.Type == format.DataPageV2 && h.DataPageHeaderV2.Valid:
+		v2 := h.DataPageHeaderV2.V
+		n, enc, repEnc, defEnc = int(v2.NumValues), v2.Encoding, format.RLE, format.RLE
+		repLen, defLen := int(v2.RepetitionLevelsByteLength), int(v2.DefinitionLevelsByteLength)
+		if repLen < 0 || defLen < 0 || repLen+defLen > int(h.CompressedPageSize) || repLen+defLen > size {
+			return fmt.Errorf("%w: level sizes %d and %d", errCorruptPage, repLen, defLen)
+		}
+		if c.levelBuf, err = readN(src, c.levelBuf[:0], repLen+defLen); err != nil {
+			return err
+		}
+		repLevels, defs = c.levelBuf[:repLen], c.levelBuf[repLen:]
+		size -= repLen + defLen
+		compressedValues = !v2.IsCompressed.Valid || v2.IsCompressed.V
+	default:
+		return fmt.Errorf("%w: %s without its header", errCorruptPage, h.Type)
+	}
+	if n < 0 {
+		return fmt.Errorf("%w: %d values", errCorruptPage, n)
+	}
+	switch {
+	case !compressedValues:
+		body = src
+	case whole != nil:
+		rest := whole[len(whole)-src.(*bytes.Reader).Len():]
+		if c.wholeOut, err = decompressWhole(c.codec.codec, c.wholeOut, rest); err != nil {
+			return err
+		}
+		body = bytes.NewReader(c.wholeOut)
+	default:
+		if body, err = c.codec.open(src, size); err != nil {
+			return err
+		}
+	}
+	c.values.Reset(body)
+	if c.hdr.Type == format.DataPage { // V1: the levels are in the body
+		if repLevels, err = c.levelsV1(repEnc, c.leaf.maxRep, n, 0); err != nil {
+			return fmt.Errorf("repetition levels: %w", err)
+		}
+		if defs, err = c.levelsV1(defEnc, c.leaf.maxDef, n, len(repLevels)); err != nil {
+			return fmt.Errorf("definition levels: %w", err)
+		}
+	}
+	resetLevels(&c.reps, repEnc, repLevels, c.leaf.maxRep, n)
+	resetLevels(&c.defs, defEnc, defs, c.leaf.maxDef, n)
+	c.slots, c.slot, c.decoded = n, 0, 0
+	return c.startValues(enc, size)
+}
+
+// resetLevels starts decoding n levels up to max from data.
+func resetLevels(d *rleDecoder, enc format.Encoding, data []byte, max, n int) {
+	if enc == format.BitPacked {
+		d.resetBitPacked(data, levelWidth(max), n)
+	} else {
+		d.reset(data, levelWidth(max))
+	}
+}
+
+// levelsV1 reads the levels of a data page v1 into levelBuf after its
+// first at bytes, and returns them: RLE with a 4-byte length, or the
+// deprecated BIT_PACKED.
+func (c *chunkReader) levelsV1(enc format.Encoding, maxLevel, n, at int) ([]byte, error) {
+	if maxLevel == 0 {
+		return nil, nil
+	}
+	var size int
+	switch enc {
+	case format.RLE:
+		var b [4]byte
+		if _, err := io.ReadFull(c.values, b[:]); err != nil {
+			return nil, err
+		}
+		size = int(binary.LittleEndian.Uint32(b[:]))
+	case format.BitPacked:
+		size = (n*int(levelWidth(maxLevel)) + 7) / 8
+	default:
+		return nil, fmt.Errorf("%w: levels in encoding %s", errCorruptPage, enc)
+	}
+	if size > int(c.hdr.UncompressedPageSize) {
+		return nil, fmt.Errorf("%w: %d bytes of levels in a page of %d", errCorruptPage, size, c.hdr.UncompressedPageSize)
+	}
+	var err error
+	c.levelBuf, err = readN(c.values, c.levelBuf[:at], size)
+	return c.levelBuf[at:], err
+}
+
+// levelWidth is the bit width of levels up to max.
+func levelWidth(max int) uint { return uint(bits.Len(uint(max))) }
+
+// startValues prepares the decoding of the page's values.
+func (c *chunkReader) startValues(enc format.Encoding, size int) error {
+	c.boolBits = 0
+	switch {
+	case enc == format.Plain:
+		c.mode = plainValues
+		return nil
+	case enc == format.PlainDictionary || enc == format.RLEDictionary:
+		if c.dict.n < 0 {
+			return fmt.Errorf("%w: dictionary-encoded values without a dictionary page", errCorruptPage)
+		}
+		width, err := c.values.ReadByte()
+		if err == io.EOF {
+			width, err = 0, nil // a page of nulls; a value read from it fails
+		}
+		if err != nil || width > 32 {
+			return fmt.Errorf("%w: dictionary index width", errCorruptPage)
+		}
+		if err := c.readRest(size); err != nil {
+			return err
+		}
+		c.mode = dictValues
+		c.indexes.reset(c.encoded, uint(width))
+		return nil
+	case enc == format.RLE && c.leaf.kind == parquet.Boolean:
+		if err := c.readRest(size); err != nil {
+			return err
+		}
+		if len(c.encoded) < 4 || int(binary.LittleEndian.Uint32(c.encoded)) > len(c.encoded)-4 {
+			return fmt.Errorf("%w: RLE booleans", errCorruptPage)
+		}
+		c.mode = rleBoolValues
+		c.indexes.reset(c.encoded[4:4+binary.LittleEndian.Uint32(c.encoded)], 1)
+		return nil
+	case enc == format.DeltaLengthByteArray || enc == format.DeltaByteArray:
+		c.mode = deltaValues
+		return c.startDeltaLengths(enc == format.DeltaByteArray)
+	}
+	// DELTA_BINARY_PACKED, BYTE_STREAM_SPLIT: numbers, decoded whole by
+	// parquet-go (8 bytes a value at most) and read back as PLAIN.
+	if err := c.readRest(size); err != nil {
+		return err
+	}
+	plain, err := toPlain(enc, c.leaf, c.encoded)
+	if err != nil {
+		return err
+	}
+	c.encoded = plain
+	c.mode = plainValues
+	c.values.Reset(bytes.NewReader(plain))
+	return nil
+}
+
+// readRest reads what is left of the page's values into encoded.
+func (c *chunkReader) readRest(size int) error {
+	c.encoded = c.encoded[:0]
+	for {
+		at := len(c.encoded)
+		c.encoded = grow(c.encoded, at+min(max(at, 4<<10), 1<<20))
+		n, err := io.ReadFull(c.values, c.encoded[at:])
+		c.encoded = c.encoded[:at+n]
+		switch {
+		case len(c.encoded) > size:
+			return fmt.Errorf("%w: more than its %d bytes", errCorruptPage, size)
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return nil
+		case err != nil:
+			return err
+		}
+	}
+}
+
+// readN appends n bytes of r to dst. Up to trustedSize it allocates what
+// it needs at once (the page's header vouches for that size: parquet-go
+// would allocate the whole page); beyond, it grows as the bytes arrive, so
+// that a corrupt size cannot make it allocate much more than the data.
+func readN(r io.Reader, dst []byte, n int) ([]byte, error) {
+	if n <= trustedSize {
+		dst = slices.Grow(dst, n)
+	}
+	for n > 0 {
+		k := min(n, max(1<<20, cap(dst)-len(dst)))
+		at := len(dst)
+		dst = grow(dst, at+k)
+		if _, err := io.ReadFull(r, dst[at:]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return dst[:at], err
+		}
+		n -= k
+	}
+	return dst, nil
+}
+
+// grow returns b resized to n bytes, keeping its contents.
+func grow(b []byte, n int) []byte {
+	if n <= cap(b) {
+		return b[:n]
+	}
+	nb := make([]byte, n, max(n, 2*cap(b)))
+	copy(nb, b)
+	return nb
+}
