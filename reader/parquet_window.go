@@ -86,13 +86,9 @@ func (d *windowReader) fill() {
 			d.literal -= n
 		case d.match > 0:
 			n := min(d.match, len(d.buf)-d.w)
-			from := d.w - d.offset
-			if d.offset >= n {
-				copy(d.buf[d.w:d.w+n], d.buf[from:from+n])
-			} else {
-				for i := range n { // overlapping: a run repeats
-					d.buf[d.w+i] = d.buf[from+i]
-				}
+			from, end := d.w-d.offset, d.w+n
+			for w := d.w; w < end; { // a match longer than its offset repeats: each copy doubles
+				w += copy(d.buf[w:end], d.buf[from:w])
 			}
 			d.produce(n)
 			d.match -= n
