@@ -161,3 +161,22 @@ func promptPages(t *testing.T, path string) (pages int, biggest int64) {
 	}
 	return pages, biggest
 }
+
+// TestHeldBytesOfJSONL counts a JSONL reader's buffer while it reads, and
+// nothing once it reached its end.
+func TestHeldBytesOfJSONL(t *testing.T) {
+	base := HeldBytes()
+	r := NewJSONL(strings.NewReader(`{"prompt":"p"}`+"\n"), "f.jsonl")
+	if _, err := r.Next(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := HeldBytes() - base; got != readBufferSize {
+		t.Errorf("a JSONL reader holds %d bytes, want its %d-byte buffer", got, readBufferSize)
+	}
+	if _, err := r.Next(t.Context()); err != io.EOF {
+		t.Fatalf("Next: %v, want io.EOF", err)
+	}
+	if HeldBytes() != base {
+		t.Errorf("HeldBytes is %d after the end, %d before", HeldBytes(), base)
+	}
+}

@@ -31,8 +31,9 @@ type ParquetReader struct {
 	group   int            // index of the next row group
 	left    int64          // rows left in the current row group
 	rowBuf  parquet.Row
-	row     int64 // rows returned so far
-	err     error // sticky
+	row     int64     // rows returned so far
+	err     error     // sticky
+	share   heldShare // of HeldBytes
 
 	opts    options
 	media   []parquetMedia // of the row being decoded
@@ -139,6 +140,7 @@ func (r *ParquetReader) Next(ctx context.Context) (Record, error) {
 	rec := r.decode(r.rowBuf)
 	clear(r.rowBuf) // a large value must not outlive its record's copy
 	clear(r.media)
+	r.share.set(r.HeldBytes())
 	return rec, nil
 }
 
@@ -191,11 +193,12 @@ func (r *ParquetReader) Close() error {
 	for _, c := range r.readers {
 		c.close()
 	}
+	r.share.set(0)
 	return nil
 }
 
-// HeldBytes approximates the memory the reader holds: buffers, decoder
-// windows, dictionaries and the value being handed on.
+// HeldBytes approximates the memory the reader holds between records:
+// buffers, decoder windows, dictionaries and encoded levels.
 func (r *ParquetReader) HeldBytes() int64 {
 	var n int64
 	for _, c := range r.readers {
