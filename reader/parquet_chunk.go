@@ -27,7 +27,9 @@ const (
 	// its own, not kept once handed on.
 	largeValue = 1 << 20
 	// trustedSize is the largest value or page part allocated at once.
-	trustedSize = 256 << 20
+	trustedSize = 64 << 20
+	// maxWholePage is the largest page decompressed whole.
+	maxWholePage = 1 << 30
 )
 
 // errCorruptPage is a page whose contents do not match its header.
@@ -101,11 +103,7 @@ type chunkReader struct {
 
 // newChunkReader returns a reader of leaf's chunks in ra.
 func newChunkReader(ra io.ReaderAt, leaf leafColumn) *chunkReader {
-	c := &chunkReader{leaf: leaf, ra: ra, rowValues: leaf.maxRep > 0}
-	c.src = bufio.NewReaderSize(nil, chunkBufferSize)
-	c.values = bufio.NewReaderSize(nil, valueBufferSize)
-	c.thrift = thrift.NewDecoder(c.proto.NewReader(c.src))
-	return c
+	return &chunkReader{leaf: leaf, ra: ra, rowValues: leaf.maxRep > 0, values: bufio.NewReaderSize(nil, valueBufferSize)}
 }
 
 // open starts reading a column chunk of a file of size bytes.
@@ -134,8 +132,14 @@ func (c *chunkReader) open(cc *format.ColumnChunk, size int64) error {
 	}
 	c.sec = io.NewSectionReader(c.ra, start, length)
 	c.base = start
-	c.src.Reset(c.sec)
-	c.thrift.Reset(c.proto.NewReader(c.src))
+	// Reads of chunkBufferSize, or of the whole chunk when it is smaller.
+	if size := int(min(length, chunkBufferSize)); c.src == nil || c.src.Size() < size {
+		c.src = bufio.NewReaderSize(c.sec, max(size, 16))
+		c.thrift = thrift.NewDecoder(c.proto.NewReader(c.src))
+	} else {
+		c.src.Reset(c.sec)
+		c.thrift.Reset(c.proto.NewReader(c.src))
+	}
 	c.slotLeft = md.NumValues
 	c.dict.reset()
 	c.slot, c.slots, c.pageNum = 0, 0, 0
@@ -152,7 +156,11 @@ func (c *chunkReader) close() {
 
 // held approximates the bytes the reader holds.
 func (c *chunkReader) held() int64 {
-	return int64(chunkBufferSize + valueBufferSize + c.codec.held() + c.dict.held() +
+	src := 0
+	if c.src != nil {
+		src = c.src.Size()
+	}
+	return int64(src + valueBufferSize + c.codec.held() + c.dict.held() +
 		cap(c.levelBuf) + cap(c.encoded) + cap(c.whole) + cap(c.wholeOut) + cap(c.valueBuf) +
 		4*cap(c.lengths) + 4*cap(c.prefixes) + cap(c.previous))
 }
@@ -375,7 +383,7 @@ func (c *chunkReader) startPage(whole []byte) error {
 		body = src
 	case whole != nil:
 		rest := whole[len(whole)-src.(*bytes.Reader).Len():]
-		if c.wholeOut, err = decompressWhole(c.codec.codec, c.wholeOut, rest); err != nil {
+		if c.wholeOut, err = c.codec.whole(c.wholeOut, rest, size); err != nil {
 			return err
 		}
 		body = bytes.NewReader(c.wholeOut)

@@ -2,14 +2,16 @@ package reader
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
-	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -137,7 +139,7 @@ func (c *streamCodec) open(src byteSource, size int) (io.Reader, error) {
 			}
 			c.zstd = d
 		}
-		return zstdStream{c.zstd}, c.zstd.Reset(src)
+		return zstdStream{c.zstd}, zstdError(c.zstd.Reset(src))
 	case format.Gzip:
 		if c.gzip == nil {
 			z, err := gzip.NewReader(src)
@@ -160,10 +162,15 @@ type zstdStream struct{ d *zstd.Decoder }
 
 func (z zstdStream) Read(p []byte) (int, error) {
 	n, err := z.d.Read(p)
+	return n, zstdError(err)
+}
+
+// zstdError marks the zstd decoder's window error as errWindow.
+func zstdError(err error) error {
 	if errors.Is(err, zstd.ErrWindowSizeExceeded) {
-		err = fmt.Errorf("%w: %w", errWindow, err)
+		return fmt.Errorf("%w: %w", errWindow, err)
 	}
-	return n, err
+	return err
 }
 
 // held approximates the memory the decoders hold.
@@ -190,11 +197,57 @@ func (c *streamCodec) close() {
 	c.window.buf = nil
 }
 
-// decompressWhole decompresses a whole page with parquet-go's codec, for
-// pages that cannot be streamed.
-func decompressWhole(codec format.CompressionCodec, dst, src []byte) ([]byte, error) {
-	if codec == format.Uncompressed {
-		return src, nil
+// whole decompresses a whole page held in src, size bytes once
+// decompressed: a dictionary page, or a page that cannot be streamed. It
+// allocates no more than size says, so that a corrupt page cannot make it
+// allocate more (parquet-go's own LZ4 decoder doubles its buffer for ever
+// on corrupt data).
+func (c *streamCodec) whole(dst, src []byte, size int) ([]byte, error) {
+	if size > maxWholePage {
+		return nil, fmt.Errorf("%w: a page of %d bytes", errCorruptPage, size)
 	}
-	return parquet.LookupCompressionCodec(codec).Decode(dst[:0], src)
+	switch c.codec {
+	case format.Uncompressed:
+		return src, nil
+	case format.Snappy, format.Lz4Raw:
+		var w windowReader // the page is the window
+		if c.codec == format.Snappy {
+			n, k := binary.Uvarint(src)
+			if k <= 0 || n > uint64(size) {
+				return nil, errCorruptBlock
+			}
+			size = int(n)
+			w.reset(bytes.NewReader(src), snappyBlock, size, size)
+		} else {
+			w.reset(bytes.NewReader(src), lz4Block, size, size)
+		}
+		return w.all()
+	case format.Zstd:
+		// The output is the history: a wide window costs nothing more, and
+		// the output cannot grow past the capacity given.
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecodeAllCapLimit(true),
+			zstd.WithDecoderMaxMemory(zstd.MaxWindowSize), zstd.WithDecoderMaxWindow(zstd.MaxWindowSize))
+		if err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		return d.DecodeAll(src, slices.Grow(dst[:0], size))
+	}
+	var r io.Reader // gzip and brotli streams never need more than their window
+	if c.codec == format.Gzip {
+		z, err := gzip.NewReader(bytes.NewReader(src))
+		if err != nil {
+			return nil, err
+		}
+		r = z
+	} else {
+		r = brotli.NewReader(bytes.NewReader(src))
+	}
+	out, err := readN(r, dst[:0], size)
+	if err == nil {
+		if n, _ := r.Read(make([]byte, 1)); n > 0 {
+			err = fmt.Errorf("%w: more than its %d bytes", errCorruptPage, size)
+		}
+	}
+	return out, err
 }

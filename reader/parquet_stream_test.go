@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/format"
@@ -305,9 +306,30 @@ func (c *farSnappy) Encode(dst, src []byte) ([]byte, error) {
 	return dst, nil
 }
 
+// wideZstd is the ZSTD codec with frames that declare a 64 MiB window, more
+// than the streaming decoder accepts: pages the reader must decompress
+// whole.
+type wideZstd struct{}
+
+func (wideZstd) CompressionCodec() format.CompressionCodec { return format.Zstd }
+func (wideZstd) String() string                            { return "ZSTD (64 MiB window)" }
+func (wideZstd) Decode(dst, src []byte) ([]byte, error)    { return parquet.Zstd.Decode(dst, src) }
+
+func (wideZstd) Encode(dst, src []byte) ([]byte, error) {
+	buf := bytes.NewBuffer(dst[:0])
+	w, err := zstd.NewWriter(buf, zstd.WithWindowSize(64<<20), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	w.Write(src)
+	err = w.Close()
+	return buf.Bytes(), err
+}
+
 // TestChunkReaderWholePageFallback reads pages whose snappy form reaches
-// back beyond the streaming window, in the middle of a page: the reader
-// reads the page again, whole, and goes on from the same value.
+// back beyond the streaming window, in the middle of a page, and pages
+// whose zstd window is too wide to stream: the reader reads the page again,
+// whole, and goes on from the same value.
 func TestChunkReaderWholePageFallback(t *testing.T) {
 	type row struct {
 		ID     int64   `parquet:"id"`
@@ -319,11 +341,14 @@ func TestChunkReaderWholePageFallback(t *testing.T) {
 		big[i] = 'a' + byte(rng.IntN(26))
 	}
 	rows := []row{{1, ptr("short")}, {2, ptr(string(big))}, {3, nil}, {4, ptr(string(big))}, {5, ptr("after")}}
-	for _, version := range []int{1, 2} {
-		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
+	for _, tt := range []struct {
+		codec   compress.Codec
+		version int
+	}{{&farSnappy{distance: len(big) + 4}, 1}, {&farSnappy{distance: len(big) + 4}, 2}, {wideZstd{}, 1}, {wideZstd{}, 2}} {
+		t.Run(fmt.Sprintf("%s v%d", tt.codec, tt.version), func(t *testing.T) {
 			var buf bytes.Buffer
-			w := parquet.NewGenericWriter[row](&buf, parquet.Compression(&farSnappy{distance: len(big) + 4}),
-				parquet.DataPageVersion(version), parquet.PageBufferSize(8<<20))
+			w := parquet.NewGenericWriter[row](&buf, parquet.Compression(tt.codec),
+				parquet.DataPageVersion(tt.version), parquet.PageBufferSize(8<<20))
 			if _, err := w.Write(rows); err != nil {
 				t.Fatal(err)
 			}
@@ -349,4 +374,22 @@ func mustParquet(t *testing.T, data []byte) *ParquetReader {
 	}
 	t.Cleanup(func() { r.Close() })
 	return r
+}
+
+// TestParquetCorruptEncodings damages files of every encoding the reader
+// streams, in many places: every damage gives an error naming the file, an
+// invalid record, or goes unnoticed; never a panic or a hang.
+func TestParquetCorruptEncodings(t *testing.T) {
+	rows := streamRows(100, 2)
+	for i := range rows {
+		rows[i].Big = nil
+	}
+	for _, opts := range [][]parquet.WriterOption{
+		{parquet.Compression(&parquet.Snappy), parquet.DataPageVersion(1), parquet.PageBufferSize(2 << 10)},
+		{parquet.Compression(&parquet.Zstd), parquet.DataPageVersion(2), parquet.PageBufferSize(2 << 10)},
+		{parquet.Compression(&parquet.Lz4Raw), parquet.DataPageVersion(1)},
+	} {
+		checkDamage(t, writeStreamFile(t, rows, opts...), 13, len(rows),
+			Options{KeepFields: true, DocumentFields: []string{"list"}, ImageFields: []string{"list_dict"}, PromptField: "plain", PromptOptional: true})
+	}
 }

@@ -40,7 +40,7 @@ func (c *chunkReader) readDictionary() error {
 	if c.whole, err = readN(&c.page, c.whole[:0], int(c.hdr.CompressedPageSize)); err != nil {
 		return err
 	}
-	data, err := decompressWhole(c.codec.codec, c.dict.data, c.whole)
+	data, err := c.codec.whole(c.dict.data, c.whole, int(c.hdr.UncompressedPageSize))
 	if err != nil {
 		return fmt.Errorf("dictionary: %w", err)
 	}

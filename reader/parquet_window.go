@@ -36,12 +36,16 @@ type windowReader struct {
 	inLZ4Seq bool // an LZ4 sequence's literals are done, its match is next
 }
 
-// reset starts a block read from src that decompresses to size bytes.
+// reset starts a block read from src that decompresses to size bytes,
+// with a window of up to window bytes: a smaller block needs no more than
+// itself.
 func (d *windowReader) reset(src byteSource, format blockFormat, window, size int) {
-	if cap(d.buf) != window+windowRoom {
-		d.buf = make([]byte, window+windowRoom)
+	window = min(window, size)
+	need := window + min(windowRoom, size+1)
+	if cap(d.buf) < need {
+		d.buf = make([]byte, need)
 	}
-	*d = windowReader{src: src, format: format, window: window, buf: d.buf, size: int64(size)}
+	*d = windowReader{src: src, format: format, window: window, buf: d.buf[:need], size: int64(size)}
 	if format == snappyBlock {
 		n, err := binary.ReadUvarint(src)
 		switch {
@@ -64,6 +68,18 @@ func (d *windowReader) Read(p []byte) (int, error) {
 	n := copy(p, d.buf[d.r:d.w])
 	d.r += n
 	return n, nil
+}
+
+// all decompresses the whole block into the buffer and returns it: for a
+// block read whole, whose window is its size.
+func (d *windowReader) all() ([]byte, error) {
+	for d.err == nil {
+		d.fill() // never moves the window: it holds the whole block
+	}
+	if d.err != io.EOF {
+		return nil, d.err
+	}
+	return d.buf[:d.w], nil
 }
 
 // fill produces output until the buffer is full or the block ends; it is
