@@ -67,8 +67,10 @@ type chunkReader struct {
 	base     int64             // file offset of sec
 	src      *bufio.Reader     // over sec
 	proto    thrift.CompactProtocol
-	thrift   *thrift.Decoder
-	slotLeft int64 // level slots of the chunk not yet in a page
+	hdrBytes thrift.BytesReader // page headers, decoded from bytes in memory
+	thrift   *thrift.Decoder    // over hdrBytes
+	hdrBuf   []byte             // a page header larger than src's buffer
+	slotLeft int64              // level slots of the chunk not yet in a page
 	dict     dictionary
 	pageNum  int // pages started, for errors
 
@@ -135,10 +137,12 @@ func (c *chunkReader) open(cc *format.ColumnChunk, size int64) error {
 	// Reads of chunkBufferSize, or of the whole chunk when it is smaller.
 	if size := int(min(length, chunkBufferSize)); c.src == nil || c.src.Size() < size {
 		c.src = bufio.NewReaderSize(c.sec, max(size, 16))
-		c.thrift = thrift.NewDecoder(c.proto.NewReader(c.src))
 	} else {
 		c.src.Reset(c.sec)
-		c.thrift.Reset(c.proto.NewReader(c.src))
+	}
+	if c.thrift == nil {
+		c.hdrBytes = c.proto.NewReaderFromBytes(nil)
+		c.thrift = thrift.NewDecoder(c.hdrBytes)
 	}
 	c.slotLeft = md.NumValues
 	c.dict.reset()
@@ -151,7 +155,7 @@ func (c *chunkReader) open(cc *format.ColumnChunk, size int64) error {
 // close releases the decoders and buffers.
 func (c *chunkReader) close() {
 	c.codec.close()
-	c.valueBuf, c.whole, c.wholeOut, c.encoded, c.previous = nil, nil, nil, nil, nil
+	c.valueBuf, c.whole, c.wholeOut, c.encoded, c.previous, c.hdrBuf = nil, nil, nil, nil, nil, nil
 }
 
 // held approximates the bytes the reader holds.
@@ -161,7 +165,7 @@ func (c *chunkReader) held() int64 {
 		src = c.src.Size()
 	}
 	return int64(src + valueBufferSize + c.codec.held() + c.dict.held() +
-		cap(c.levelBuf) + cap(c.encoded) + cap(c.whole) + cap(c.wholeOut) + cap(c.valueBuf) +
+		cap(c.levelBuf) + cap(c.encoded) + cap(c.whole) + cap(c.wholeOut) + cap(c.valueBuf) + cap(c.hdrBuf) +
 		4*cap(c.lengths) + 4*cap(c.prefixes) + cap(c.previous))
 }
 
@@ -269,15 +273,10 @@ func (c *chunkReader) nextPage() error {
 		if c.slotLeft <= 0 {
 			return io.EOF
 		}
-		c.hdr = format.PageHeader{}
-		if err := c.thrift.Decode(&c.hdr); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("page header %d: %w", c.pageNum, err)
+		if err := c.readHeader(); err != nil {
+			return fmt.Errorf("page header %d: %w", c.pageNum, unexpected(err))
 		}
-		pos, _ := c.sec.Seek(0, io.SeekCurrent)
-		c.pageAt = c.base + pos - int64(c.src.Buffered())
+		c.pageAt = c.pos()
 		left := c.base + c.sec.Size() - c.pageAt
 		if c.hdr.CompressedPageSize < 0 || int64(c.hdr.CompressedPageSize) > left || c.hdr.UncompressedPageSize < 0 {
 			return fmt.Errorf("%w %d: sizes %d and %d do not fit the column chunk", errCorruptPage, c.pageNum, c.hdr.CompressedPageSize, c.hdr.UncompressedPageSize)
@@ -306,6 +305,45 @@ func (c *chunkReader) nextPage() error {
 		if err != nil {
 			return fmt.Errorf("page %d: %w", c.pageNum-1, err)
 		}
+	}
+}
+
+// pos is the file offset of the next byte of src.
+func (c *chunkReader) pos() int64 {
+	at, _ := c.sec.Seek(0, io.SeekCurrent)
+	return c.base + at - int64(c.src.Buffered())
+}
+
+// readHeader decodes the next page header from bytes in memory, src's
+// buffer or, for a header larger than that (long statistics), more of the
+// chunk: a byte string of the header is a slice of those bytes, so that a
+// corrupt length cannot make the decoder allocate it.
+func (c *chunkReader) readHeader() error {
+	at := c.pos()
+	left := c.base + c.sec.Size() - at
+	if left <= 0 {
+		return io.ErrUnexpectedEOF
+	}
+	buf, err := c.src.Peek(int(min(int64(c.src.Size()), left)))
+	if len(buf) == 0 {
+		return err
+	}
+	for {
+		c.hdr = format.PageHeader{}
+		c.hdrBytes.ResetBytes(buf)
+		err := c.thrift.Decode(&c.hdr)
+		if err == nil {
+			_, err = c.src.Discard(c.hdrBytes.(interface{ BytesRead() int }).BytesRead())
+			return err
+		}
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) || int64(len(buf)) >= left {
+			return err
+		}
+		c.hdrBuf = grow(c.hdrBuf, int(min(2*int64(len(buf)), left)))
+		if _, err := c.ra.ReadAt(c.hdrBuf, at); err != nil && err != io.EOF {
+			return err
+		}
+		buf = c.hdrBuf
 	}
 }
 
