@@ -156,6 +156,13 @@ func (c *chunkReader) plainValue() (parquet.Value, error) {
 		if size > int(c.hdr.UncompressedPageSize) {
 			return parquet.Value{}, fmt.Errorf("%w: a value of %d bytes in a page of %d", errCorruptPage, size, c.hdr.UncompressedPageSize)
 		}
+		if !c.rowValues && 4+size <= valueBufferSize { // the common case: length and bytes in the buffer
+			b, err := c.values.Peek(4 + size)
+			if err == nil {
+				c.values.Discard(4 + size)
+			}
+			return parquet.ByteArrayValue(b[4:]), err
+		}
 		c.values.Discard(4)
 		b, err := c.bytes(size)
 		return parquet.ByteArrayValue(b), err
