@@ -253,7 +253,7 @@ func (c *chunkReader) nextSlot() (parquet.Value, error) {
 	}
 	v, err := c.value()
 	if errors.Is(err, errWindow) {
-		if err = c.reloadWhole(); err == nil {
+		if err = c.reloadWhole(c.slot, c.decoded); err == nil {
 			v, err = c.value()
 		}
 	}
@@ -287,7 +287,7 @@ func (c *chunkReader) nextPage() error {
 		case format.DataPage, format.DataPageV2:
 			err = c.startPage(nil)
 			if errors.Is(err, errWindow) {
-				err = c.reloadWhole()
+				err = c.reloadWhole(0, 0)
 			}
 			if err == nil && int64(c.slots) > c.slotLeft {
 				err = fmt.Errorf("%w: %d values, more than the column chunk has left (%d)", errCorruptPage, c.slots, c.slotLeft)

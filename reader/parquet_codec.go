@@ -34,6 +34,9 @@ const (
 	windowRoom = 256 << 10
 )
 
+// snappyStreamWindow is snappyWindow; tests make it small.
+var snappyStreamWindow = snappyWindow
+
 // errWindow says that a page cannot be decompressed as a stream within the
 // window: it must be decompressed whole.
 var errWindow = errors.New("back-reference beyond the streaming window")
@@ -125,7 +128,7 @@ func (c *streamCodec) open(src byteSource, size int) (io.Reader, error) {
 	case format.Uncompressed:
 		return src, nil
 	case format.Snappy:
-		c.window.reset(src, snappyBlock, snappyWindow, size)
+		c.window.reset(src, snappyBlock, snappyStreamWindow, size)
 		return &c.window, nil
 	case format.Lz4Raw:
 		c.window.reset(src, lz4Block, lz4Window, size)

@@ -14,10 +14,10 @@ import (
 // The start of a data page: its levels, and how its values are read.
 
 // reloadWhole reads the current page again from the file and decompresses
-// it whole, then moves to where the stream was: for a page whose
-// compressed form reaches back further than the streaming window.
-func (c *chunkReader) reloadWhole() error {
-	slot, decoded := c.slot, c.decoded
+// it whole, then moves past its first slot level slots and decoded values,
+// where the stream was: for a page whose compressed form reaches back
+// further than the streaming window.
+func (c *chunkReader) reloadWhole(slot, decoded int) error {
 	c.whole = grow(c.whole, int(c.hdr.CompressedPageSize))
 	if _, err := c.ra.ReadAt(c.whole, c.pageAt); err != nil && err != io.EOF {
 		return err

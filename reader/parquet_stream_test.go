@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -391,5 +392,44 @@ func TestParquetCorruptEncodings(t *testing.T) {
 	} {
 		checkDamage(t, writeStreamFile(t, rows, opts...), 13, len(rows),
 			Options{KeepFields: true, DocumentFields: []string{"list"}, ImageFields: []string{"list_dict"}, PromptField: "plain", PromptOptional: true})
+	}
+}
+
+// farthestSnappy is the SNAPPY codec with an encoder that copies from the
+// earliest place a run of 8 bytes or more occurred before.
+type farthestSnappy struct{}
+
+func (farthestSnappy) CompressionCodec() format.CompressionCodec { return format.Snappy }
+func (farthestSnappy) String() string                            { return "SNAPPY (farthest)" }
+func (farthestSnappy) Decode(dst, src []byte) ([]byte, error)    { return parquet.Snappy.Decode(dst, src) }
+
+func (farthestSnappy) Encode(dst, src []byte) ([]byte, error) {
+	var distances []int
+	for i := 8; i < len(src); i++ {
+		if j := bytes.Index(src[:i+7], src[i:i+min(8, len(src)-i)]); j >= 0 && j < i {
+			distances = append(distances, i-j)
+		}
+	}
+	slices.Sort(distances)
+	distances = slices.Compact(distances)
+	slices.Reverse(distances) // of equal matches, nearSnappy takes the first: the farthest
+	return nearSnappy(src, distances), nil
+}
+
+// TestChunkReaderFallbackAnywhere reads every column of files whose snappy
+// pages reach back as far as they can, with a streaming window of 8 bytes:
+// pages fall back to whole decompression in their levels, dictionary
+// indexes, delta lengths and values, and every value still comes back.
+func TestChunkReaderFallbackAnywhere(t *testing.T) {
+	defer func(w int) { snappyStreamWindow = w }(snappyStreamWindow)
+	snappyStreamWindow = 8
+	rows := streamRows(200, 3)
+	for i := range rows {
+		rows[i].Big = nil
+	}
+	want := writtenRows(rows)
+	for _, version := range []int{1, 2} {
+		data := writeStreamFile(t, rows, parquet.Compression(farthestSnappy{}), parquet.DataPageVersion(version), parquet.PageBufferSize(2<<10))
+		checkSameRows(t, streamAllColumns(t, data), want)
 	}
 }
