@@ -13,15 +13,9 @@ fi
 go vet ./...
 
 # The DuckDB cross-checks of Parquet files (internal/duckdbtest) run the npm
-# package @duckdb/node-api under node. It is installed once into a cache
-# directory outside the repository (a few seconds) and reused after.
-DUCKDB_NODE_API=1.5.6-r.1
-duckdb_dir=${BEDROCK_BATCH_TEST_DUCKDB:-${XDG_CACHE_HOME:-$HOME/.cache}/bedrock-batch/duckdb-node-api-$DUCKDB_NODE_API}
-if [ ! -f "$duckdb_dir/node_modules/@duckdb/node-api/package.json" ]; then
-	mkdir -p "$duckdb_dir"
-	npm install --prefix "$duckdb_dir" --no-audit --no-fund --no-save --loglevel=error "@duckdb/node-api@$DUCKDB_NODE_API" >&2
-fi
-export BEDROCK_BATCH_TEST_DUCKDB=$duckdb_dir
+# package @duckdb/node-api under node, installed once into a cache directory.
+source scripts/duckdb.sh
+duckdb_install
 
 # The S3 tests talk to a local MinIO (scripts/s3-server.sh), stopped and
 # its data removed however the tests end.
