@@ -405,8 +405,8 @@ func (farthestSnappy) Decode(dst, src []byte) ([]byte, error)    { return parque
 
 func (farthestSnappy) Encode(dst, src []byte) ([]byte, error) {
 	var distances []int
-	for i := 8; i < len(src); i++ {
-		if j := bytes.Index(src[:i+7], src[i:i+min(8, len(src)-i)]); j >= 0 && j < i {
+	for i := 8; i+8 <= len(src); i++ {
+		if j := bytes.Index(src[:i+7], src[i:i+8]); j >= 0 && j < i {
 			distances = append(distances, i-j)
 		}
 	}
