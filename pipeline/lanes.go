@@ -9,7 +9,9 @@ import (
 // lanes queue records by model, one FIFO per model, so a record waiting for
 // one model's quota never holds up another model's: each lane has workers
 // of its own. Memory stays bounded: the reader blocks once maxRecords
-// records or maxBytes bytes of prompts are queued across all lanes. A file
+// records are queued across all lanes, or once the bytes of their prompts
+// and the bytes the input readers hold (reader.HeldBytes: a Parquet file's
+// read buffers and decompression windows) reach maxBytes. A file
 // that alternates between a slow and a fast model can then still make the
 // fast one wait for the slow one's backlog, but only once that backlog is
 // that large, and the slow model sets the run's length anyway.
@@ -44,7 +46,7 @@ func (l *lanes) push(model string, rec reader.Record) (created *lane, ok bool) {
 	size := recordBytes(&rec)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for !l.closed && l.records > 0 && (l.records >= l.maxRecords || l.bytes+size > l.maxBytes) {
+	for !l.closed && !l.room(size) {
 		l.space.Wait()
 	}
 	if l.closed {
@@ -61,6 +63,14 @@ func (l *lanes) push(model string, rec reader.Record) (created *lane, ok bool) {
 	l.bytes += size
 	q.ready.Signal()
 	return created, true
+}
+
+// room tells whether a record of size bytes may be queued now: always
+// into empty lanes, so that a record larger than the bound still goes.
+// Only the reader's goroutine pushes, so the readers' holdings cannot grow
+// while it waits. The caller holds l.mu.
+func (l *lanes) room(size int64) bool {
+	return l.records == 0 || l.records < l.maxRecords && l.bytes+size+reader.HeldBytes() <= l.maxBytes
 }
 
 // pop takes the next record of a lane, waiting for one; false means the

@@ -43,6 +43,7 @@ type JSONLReader struct {
 	keyBuf  []byte       // an escaped key, unescaped
 	media   []mediaValue // values of the document and image fields of a line
 	err     error        // sticky read error
+	share   heldShare    // of HeldBytes
 }
 
 // mediaValue is the raw value of a document or image field of a line.
@@ -109,8 +110,10 @@ func (r *JSONLReader) Next(ctx context.Context) (Record, error) {
 		if isBlank(line) {
 			continue
 		}
+		r.share.set(int64(readBufferSize + cap(r.buf)))
 		return r.decode(line), nil
 	}
+	r.share.set(0)
 	return Record{}, r.err
 }
 

@@ -7,30 +7,33 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 )
 
-// parquetBatch is how many rows a ParquetReader decodes at a time.
-const parquetBatch = 128
-
-// ParquetReader reads records from a Parquet file, one row group at a time
-// and a batch of rows at a time, so memory does not grow with the file.
-// It is not safe for concurrent use.
+// ParquetReader reads records from a Parquet file a row at a time, and each
+// column a value at a time: it holds a small window of each column it reads,
+// never a row group or a page, so memory does not grow with the file's row
+// groups or pages (DuckDB writes pages of up to 100 MB; pyarrow row groups
+// of a million rows). It reads only the columns that make records. It is
+// not safe for concurrent use.
 type ParquetReader struct {
 	name string
 	base string
+	ra   io.ReaderAt
+	size int64
 	file *parquet.File
 	cols parquetColumns
 
-	group     int          // index of the next row group to open
-	rows      parquet.Rows // rows of the current row group, nil between groups
-	groupDone bool         // rows has no more rows
-	buf       []parquet.Row
-	n, i      int   // rows in buf, next one to return
-	row       int64 // rows returned so far
-	err       error // sticky
+	readers []*chunkReader // of the columns read, in column order
+	group   int            // index of the next row group
+	left    int64          // rows left in the current row group
+	rowBuf  parquet.Row
+	row     int64     // rows returned so far
+	err     error     // sticky
+	share   heldShare // of HeldBytes
 
 	opts    options
 	media   []parquetMedia // of the row being decoded
@@ -58,7 +61,8 @@ func NewParquet(ra io.ReaderAt, size int64, name string) (*ParquetReader, error)
 // "inference_config" like our JSONL field, whose values the flat columns
 // override), "additional_model_request_fields" (a JSON string column), and
 // the document and image columns of o. A null or empty model, inference
-// or additional value is "not set".
+// or additional value is "not set". Any row group and page size is read in
+// the same small memory.
 func NewParquetWith(ra io.ReaderAt, size int64, name string, o Options) (*ParquetReader, error) {
 	f, err := openParquet(ra, size)
 	if err != nil {
@@ -69,14 +73,33 @@ func NewParquetWith(ra io.ReaderAt, size int64, name string, o Options) (*Parque
 	if err != nil {
 		return nil, fmt.Errorf("reader: %s: %w", name, err)
 	}
-	return &ParquetReader{
+	r := &ParquetReader{
 		name: name,
 		base: baseName(name),
+		ra:   ra,
+		size: size,
 		file: f,
 		cols: cols,
 		opts: opts,
-		buf:  make([]parquet.Row, parquetBatch),
-	}, nil
+	}
+	for i, path := range f.Schema().Columns() {
+		if l := cols.leaves[i]; l.role == roleNone && l.media == 0 && l.keep == 0 {
+			continue // not needed: never fetched
+		}
+		leaf, ok := f.Schema().Lookup(path...)
+		if !ok {
+			return nil, fmt.Errorf("reader: %s: column %q not found among the leaf columns", name, strings.Join(path, "."))
+		}
+		r.readers = append(r.readers, newChunkReader(ra, leafColumn{
+			index:      i,
+			path:       strings.Join(path, "."),
+			kind:       leaf.Node.Type().Kind(),
+			typeLength: leaf.Node.Type().Length(),
+			maxRep:     leaf.MaxRepetitionLevel,
+			maxDef:     leaf.MaxDefinitionLevel,
+		}))
+	}
+	return r, nil
 }
 
 // openParquet reads the footer, with a panic of the decoder on a corrupt
@@ -101,74 +124,89 @@ func (r *ParquetReader) Next(ctx context.Context) (Record, error) {
 	if err := ctx.Err(); err != nil {
 		return Record{}, err
 	}
-	for r.i >= r.n {
-		if r.err != nil {
-			return Record{}, r.err
-		}
-		r.fill()
+	for r.err == nil && r.left == 0 {
+		r.nextGroup()
 	}
-	row := r.buf[r.i]
-	r.i++
+	if r.err != nil {
+		return Record{}, r.err
+	}
+	if err := r.readRow(); err != nil {
+		r.err = fmt.Errorf("reader: %s: row %d: %w", r.name, r.row+1, err)
+		r.Close()
+		return Record{}, r.err
+	}
+	r.left--
 	r.row++
-	return r.decode(row), nil
+	rec := r.decode(r.rowBuf)
+	clear(r.rowBuf) // a large value must not outlive its record's copy
+	clear(r.media)
+	if r.row%64 == 1 { // often enough: a reader's holdings change with its pages
+		r.share.set(r.HeldBytes())
+	}
+	return rec, nil
 }
 
-// fill reads the next batch of rows into r.buf, moving on to the next row
-// group when the current one is done; at the end it sets r.err. A finished
-// row group is closed only here, after its last batch was decoded, because
-// the values in r.buf point into its pages.
-func (r *ParquetReader) fill() {
-	r.i, r.n = 0, 0
-	if r.rows != nil && r.groupDone {
-		err := r.rows.Close()
-		r.rows = nil
-		if err != nil {
-			r.err = fmt.Errorf("reader: %s: row group %d: %w", r.name, r.group, err)
+// nextGroup starts the next row group; at the end it sets r.err.
+func (r *ParquetReader) nextGroup() {
+	groups := r.file.Metadata().RowGroups
+	if r.group >= len(groups) {
+		r.err = io.EOF
+		r.Close()
+		return
+	}
+	g := &groups[r.group]
+	r.group++
+	if g.NumRows < 0 || len(g.Columns) != len(r.cols.leaves) {
+		r.err = fmt.Errorf("reader: %s: row group %d: corrupt metadata", r.name, r.group-1)
+		return
+	}
+	for _, c := range r.readers {
+		if err := c.open(&g.Columns[c.leaf.index], r.size); err != nil {
+			r.err = fmt.Errorf("reader: %s: row group %d, column %q: %w", r.name, r.group-1, c.leaf.path, err)
 			return
 		}
 	}
-	if r.rows == nil {
-		groups := r.file.RowGroups()
-		if r.group >= len(groups) {
-			r.err = io.EOF
-			return
-		}
-		r.rows = groups[r.group].Rows()
-		r.group++
-		r.groupDone = false
-	}
-	n, err := readRows(r.rows, r.buf)
-	r.n = n
-	switch {
-	case err == io.EOF:
-		r.groupDone = true
-	case err != nil: // the run stops: drop the batch rather than keep values of a closed group
-		r.n = 0
-		r.rows.Close()
-		r.rows = nil
-		r.err = fmt.Errorf("reader: %s: row group %d: %w", r.name, r.group, err)
-	}
+	r.left = g.NumRows
 }
 
-// readRows is rows.ReadRows(buf), with a panic of the decoder on a corrupt
-// file turned into an error.
-func readRows(rows parquet.Rows, buf []parquet.Row) (n int, err error) {
+// readRow reads the values of the next row into r.rowBuf, with a panic of
+// a decoder on a corrupt file turned into an error.
+func (r *ParquetReader) readRow() (err error) {
+	var c *chunkReader
 	defer func() {
 		if p := recover(); p != nil {
-			n, err = 0, fmt.Errorf("corrupt data: %v", p)
+			err = fmt.Errorf("column %q: corrupt data: %v", c.leaf.path, p)
 		}
 	}()
-	return rows.ReadRows(buf)
+	r.rowBuf = r.rowBuf[:0]
+	for _, c = range r.readers {
+		if r.rowBuf, err = c.appendRow(r.rowBuf); err != nil {
+			if err == io.EOF {
+				err = fmt.Errorf("%w: the column ends before its row group", errCorruptPage)
+			}
+			return fmt.Errorf("row group %d, column %q: %w", r.group-1, c.leaf.path, err)
+		}
+	}
+	return nil
 }
 
-// Close releases the row group being read. It does not close the ReaderAt.
+// Close releases the decoders. It does not close the ReaderAt.
 func (r *ParquetReader) Close() error {
-	if r.rows == nil {
-		return nil
+	for _, c := range r.readers {
+		c.close()
 	}
-	err := r.rows.Close()
-	r.rows = nil
-	return err
+	r.share.set(0)
+	return nil
+}
+
+// HeldBytes approximates the memory the reader holds between records:
+// buffers, decoder windows, dictionaries and encoded levels.
+func (r *ParquetReader) HeldBytes() int64 {
+	var n int64
+	for _, c := range r.readers {
+		n += c.held()
+	}
+	return n
 }
 
 // decode turns one row into a Record.

@@ -12,6 +12,11 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 
+# The DuckDB cross-checks of Parquet files (internal/duckdbtest) run the npm
+# package @duckdb/node-api under node, installed once into a cache directory.
+source scripts/duckdb.sh
+duckdb_install
+
 # The S3 tests talk to a local MinIO (scripts/s3-server.sh), stopped and
 # its data removed however the tests end.
 source scripts/s3-server.sh

@@ -8,9 +8,17 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// RowGroupRows is the number of rows in each Parquet row group: the writer
-// holds at most one row group in memory.
-const RowGroupRows = 10_000
+// Bounds of a Parquet row group, when Options leaves them 0. The writer
+// holds one row group, compressed, until it is flushed: 64 MiB of values
+// at most, and in a range engines read well (Athena and Spark like 64 to
+// 128 MiB; DuckDB and pyarrow use 122,880 and 1,048,576 rows).
+const (
+	// DefaultRowGroupRows is the most rows in a row group.
+	DefaultRowGroupRows = 100_000
+	// DefaultRowGroupBytes is the most bytes of values in a row group,
+	// before compression.
+	DefaultRowGroupBytes = 64 << 20
+)
 
 // parquetBatch is how many rows are handed to parquet-go at a time.
 const parquetBatch = 64
@@ -60,7 +68,8 @@ func optional(dst **string, slot *string, v string) {
 	*dst = slot
 }
 
-// parquetEncoder writes rows as one Parquet file, in batches.
+// parquetEncoder writes rows as one Parquet file, in batches, and ends a
+// row group once it has maxRows rows or maxBytes bytes of values.
 type parquetEncoder struct {
 	w     *parquet.GenericWriter[parquetRow]
 	batch []parquetRow // never grows past its capacity: rows point into it
@@ -69,10 +78,13 @@ type parquetEncoder struct {
 	// where the metadata of batch[i] ends in meta.
 	meta    []byte
 	metaEnd []int
+
+	maxRows, maxBytes     int64
+	groupRows, groupBytes int64 // of the row group being written
 }
 
-func newParquetEncoder() *parquetEncoder {
-	return &parquetEncoder{batch: make([]parquetRow, 0, parquetBatch)}
+func newParquetEncoder(maxRows, maxBytes int64) *parquetEncoder {
+	return &parquetEncoder{batch: make([]parquetRow, 0, parquetBatch), maxRows: maxRows, maxBytes: maxBytes}
 }
 
 func (e *parquetEncoder) begin(w io.Writer) {
@@ -80,7 +92,7 @@ func (e *parquetEncoder) begin(w io.Writer) {
 		e.w = parquet.NewGenericWriter[parquetRow](w,
 			parquet.NewSchema("bedrock_batch_row", parquet.SchemaOf(parquetRow{})),
 			parquet.Compression(&parquet.Zstd),
-			parquet.MaxRowsPerRowGroup(RowGroupRows),
+			parquet.MaxRowsPerRowGroup(e.maxRows),
 			parquet.CreatedBy("bedrock-batch", "", ""),
 			// Min/max of free text are useless for filtering and can be large.
 			parquet.SkipPageBounds("output"),
@@ -88,9 +100,10 @@ func (e *parquetEncoder) begin(w io.Writer) {
 			parquet.SkipPageBounds("error_message"),
 			parquet.SkipPageBounds("metadata"),
 		)
-		return
+	} else {
+		e.w.Reset(w)
 	}
-	e.w.Reset(w)
+	e.groupRows, e.groupBytes = 0, 0
 }
 
 func (e *parquetEncoder) write(row *Row) error {
@@ -118,10 +131,32 @@ func (e *parquetEncoder) write(row *Row) error {
 	p.FinishedAt = row.FinishedAt.UTC()
 	e.meta = append(e.meta, row.Metadata...)
 	e.metaEnd = append(e.metaEnd, len(e.meta))
+	e.groupRows++
+	e.groupBytes += rowValueBytes(row)
+	if e.groupRows >= e.maxRows || e.groupBytes >= e.maxBytes {
+		return e.endRowGroup()
+	}
 	if len(e.batch) == cap(e.batch) {
 		return e.flush()
 	}
 	return nil
+}
+
+// endRowGroup writes out the row group being written.
+func (e *parquetEncoder) endRowGroup() error {
+	if err := e.flush(); err != nil {
+		return err
+	}
+	e.groupRows, e.groupBytes = 0, 0
+	return e.w.Flush()
+}
+
+// rowValueBytes is the size of a row's values before compression: its
+// strings, and 8 bytes for each of its eight numbers.
+func rowValueBytes(row *Row) int64 {
+	return int64(len(row.ID)+len(row.Status)+len(row.Output)+len(row.OutputJSON)+len(row.StopReason)+
+		len(row.ModelID)+len(row.ServiceTier)+len(row.Route)+len(row.ErrorType)+len(row.ErrorMessage)+
+		len(row.Metadata)) + 8*8
 }
 
 // flush hands the batched rows to parquet-go.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -156,8 +157,15 @@ func (r arrowRow) String() string {
 // writeParquetFile writes rows with a Writer into dir and returns the file.
 func writeParquetFile(t *testing.T, dir string, rows []Row) []byte {
 	t.Helper()
+	return writeParquetFileWith(t, dir, rows, Options{})
+}
+
+// writeParquetFileWith is writeParquetFile with the row group bounds of o.
+func writeParquetFileWith(t *testing.T, dir string, rows []Row, o Options) []byte {
+	t.Helper()
 	dest := storage.NewLocalDir(dir)
-	w, err := New(dest, Options{Format: Parquet, NamePrefix: "part"})
+	o.Format, o.NamePrefix = Parquet, "part"
+	w, err := New(dest, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,33 +269,50 @@ func TestParquetValuesSeenByArrow(t *testing.T) {
 	}
 }
 
+// TestParquetRowGroups checks where row groups end: at RowGroupRows rows,
+// or at RowGroupBytes bytes of values, whichever comes first.
 func TestParquetRowGroups(t *testing.T) {
-	const n = 2*RowGroupRows + 1234
-	rows := make([]Row, n)
-	for i := range rows {
-		rows[i] = Row{ID: fmt.Sprintf("r%d", i), Status: StatusOK, Output: fmt.Sprintf("out %d", i), Attempts: int64(i)}
-		if i%3 == 0 {
-			rows[i].Metadata = json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))
-		}
+	tests := []struct {
+		name   string
+		opts   Options
+		rows   int
+		output int // bytes of each row's output
+		want   []int64
+	}{
+		{"rows", Options{RowGroupRows: 1000}, 2234, 10, []int64{1000, 1000, 234}},
+		{"bytes", Options{RowGroupBytes: 64 << 10}, 30, 10_000, []int64{7, 7, 7, 7, 2}},
+		{"defaults", Options{}, 1234, 10, []int64{1234}},
 	}
-	data := writeParquetFile(t, t.TempDir(), rows)
-	pf := openArrow(t, data)
-	var sizes []int64
-	for g := 0; g < pf.NumRowGroups(); g++ {
-		sizes = append(sizes, pf.MetaData().RowGroup(g).NumRows())
-	}
-	pf.Close()
-	if fmt.Sprint(sizes) != fmt.Sprint([]int64{RowGroupRows, RowGroupRows, 1234}) {
-		t.Errorf("row groups of %v rows", sizes)
-	}
-	got := readParquetRows(t, data)
-	if len(got) != n {
-		t.Fatalf("arrow read %d rows, want %d", len(got), n)
-	}
-	for i := range rows {
-		if want := expectArrow(rows[i]); !reflect.DeepEqual(got[i], want) {
-			t.Fatalf("row %d:\n got %s\nwant %s", i, got[i], want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows := make([]Row, tt.rows)
+			for i := range rows {
+				out := fmt.Sprintf("out %d ", i)
+				rows[i] = Row{ID: fmt.Sprintf("r%d", i), Status: StatusOK, Output: out + strings.Repeat("x", tt.output-len(out)), Attempts: int64(i)}
+				if i%3 == 0 {
+					rows[i].Metadata = json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))
+				}
+			}
+			data := writeParquetFileWith(t, t.TempDir(), rows, tt.opts)
+			pf := openArrow(t, data)
+			var sizes []int64
+			for g := 0; g < pf.NumRowGroups(); g++ {
+				sizes = append(sizes, pf.MetaData().RowGroup(g).NumRows())
+			}
+			pf.Close()
+			if fmt.Sprint(sizes) != fmt.Sprint(tt.want) {
+				t.Errorf("row groups of %v rows, want %v", sizes, tt.want)
+			}
+			got := readParquetRows(t, data)
+			if len(got) != len(rows) {
+				t.Fatalf("arrow read %d rows, want %d", len(got), len(rows))
+			}
+			for i := range rows {
+				if want := expectArrow(rows[i]); !reflect.DeepEqual(got[i], want) {
+					t.Fatalf("row %d:\n got %.200s\nwant %.200s", i, got[i], want)
+				}
+			}
+		})
 	}
 }
 

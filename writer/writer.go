@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,12 @@ type Options struct {
 	// Style is the shape of JSONL rows: StyleRows (the default) or
 	// StyleBedrockBatch.
 	Style string
+	// RowGroupRows and RowGroupBytes bound a Parquet row group: it ends
+	// once it has RowGroupRows rows or RowGroupBytes bytes of values before
+	// compression, whichever comes first. The writer holds one row group
+	// in memory. 0 means DefaultRowGroupRows and DefaultRowGroupBytes.
+	RowGroupRows  int64
+	RowGroupBytes int64
 }
 
 // encoder turns rows into the bytes of one data file at a time.
@@ -85,6 +92,11 @@ func New(dest storage.Dir, opts Options) (*Writer, error) {
 	if opts.MaxRowsPerFile == 0 {
 		opts.MaxRowsPerFile = DefaultMaxRowsPerFile
 	}
+	if opts.RowGroupRows < 0 || opts.RowGroupBytes < 0 {
+		return nil, fmt.Errorf("writer: RowGroupRows %d and RowGroupBytes %d: want 0 (default) or more", opts.RowGroupRows, opts.RowGroupBytes)
+	}
+	opts.RowGroupRows = cmp.Or(opts.RowGroupRows, DefaultRowGroupRows)
+	opts.RowGroupBytes = cmp.Or(opts.RowGroupBytes, DefaultRowGroupBytes)
 	w := &Writer{dest: dest, opts: opts}
 	switch opts.Format {
 	case JSONL:
@@ -92,7 +104,7 @@ func New(dest storage.Dir, opts Options) (*Writer, error) {
 		enc.batchStyle = opts.Style == StyleBedrockBatch
 		w.ext, w.enc = ".jsonl", enc
 	case Parquet:
-		w.ext, w.enc = ".parquet", newParquetEncoder()
+		w.ext, w.enc = ".parquet", newParquetEncoder(opts.RowGroupRows, opts.RowGroupBytes)
 	default:
 		return nil, fmt.Errorf("writer: unknown format %q: want %q or %q", opts.Format, JSONL, Parquet)
 	}
