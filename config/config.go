@@ -24,6 +24,9 @@ type Config struct {
 	InputFormat  string
 	Output       string
 	OutputFormat string
+	// ParquetRowGroupRows and ParquetRowGroupBytes bound a Parquet output
+	// file's row groups.
+	ParquetRowGroupRows, ParquetRowGroupBytes int64
 
 	ModelID       string
 	System        string // a prompt: kept out of the manifest
@@ -213,6 +216,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Grace < 0 {
 		add("--grace %s: may not be negative", c.Grace)
+	}
+	if c.ParquetRowGroupRows < 0 || c.ParquetRowGroupBytes < 0 {
+		add("--parquet-row-group-rows %d, --parquet-row-group-bytes %d: may not be negative", c.ParquetRowGroupRows, c.ParquetRowGroupBytes)
 	}
 	if c.ProgressInterval < 0 {
 		add("--progress-interval %s: may not be negative", c.ProgressInterval)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bedrock-batch/bedrock-batch/config"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
+	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
 func TestPreflight(t *testing.T) {
@@ -94,5 +95,9 @@ func TestConfigDefaultsAreThePipelines(t *testing.T) {
 		t.Errorf("config defaults: max-attempts %d, request-timeout %s, stop-after-errors %d; the pipeline's: %d, %s, %d",
 			c.MaxAttempts, c.RequestTimeout, c.StopAfterErrors,
 			pipeline.DefaultRetry.MaxAttempts, pipeline.DefaultRetry.AttemptTimeout, pipeline.DefaultStopAfterErrors)
+	}
+	if c.ParquetRowGroupRows != writer.DefaultRowGroupRows || c.ParquetRowGroupBytes != writer.DefaultRowGroupBytes {
+		t.Errorf("config's Parquet row group defaults %d rows, %d bytes; the writer's %d, %d",
+			c.ParquetRowGroupRows, c.ParquetRowGroupBytes, writer.DefaultRowGroupRows, writer.DefaultRowGroupBytes)
 	}
 }

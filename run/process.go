@@ -45,7 +45,8 @@ func (r *Run) Run(ctx context.Context) error {
 	if err := recordOptions(ctx, r.out, r.options, runID); err != nil {
 		return err
 	}
-	sink, err := writer.New(r.out, writer.Options{Format: writer.Format(cfg.OutputFormat), Style: cfg.OutputStyle, NamePrefix: cfg.Shard.DataPrefix(runID)})
+	sink, err := writer.New(r.out, writer.Options{Format: writer.Format(cfg.OutputFormat), Style: cfg.OutputStyle, NamePrefix: cfg.Shard.DataPrefix(runID),
+		RowGroupRows: cfg.ParquetRowGroupRows, RowGroupBytes: cfg.ParquetRowGroupBytes})
 	if err != nil {
 		return err
 	}
