@@ -17,6 +17,8 @@ import (
 // written. A file is written as "_tmp-<base>" beside its final name and
 // renamed to it on Commit, after an fsync of the file and then of the
 // directory, so a crash leaves the old state or the new, never a torn file.
+// Every file it makes has mode FileMode and every folder DirMode, both
+// masked by the process's umask.
 type LocalDir struct {
 	root string
 }
@@ -87,11 +89,11 @@ func (d *LocalDir) Create(ctx context.Context, name string) (Object, error) {
 		return nil, fmt.Errorf("storage: create %s: %w", final, err)
 	}
 	folder := filepath.Dir(final)
-	if err := os.MkdirAll(folder, 0o755); err != nil {
+	if err := os.MkdirAll(folder, DirMode); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
 	tmp := filepath.Join(folder, TempPrefix+filepath.Base(final))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
@@ -116,10 +118,10 @@ func (d *LocalDir) put(name string, data []byte, exclusive bool) error {
 		return err
 	}
 	folder := filepath.Dir(final)
-	if err := os.MkdirAll(folder, 0o755); err != nil {
+	if err := os.MkdirAll(folder, DirMode); err != nil {
 		return fmt.Errorf("writing %s: %w", final, err)
 	}
-	tmp, err := os.CreateTemp(folder, TempPrefix+"put-"+filepath.Base(final)+"-*")
+	tmp, err := createTemp(folder, TempPrefix+"put-"+filepath.Base(final)+"-")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", final, err)
 	}
