@@ -108,7 +108,7 @@ func (d *Dir) put(ctx context.Context, name string, data []byte, exclusive bool)
 		in.IfNoneMatch = aws.String("*")
 	}
 	if _, err := d.s.client.PutObject(ctx, in); err != nil {
-		return wrapErr("PutObject", d.bucket, key, err)
+		return d.s.wrapErr("PutObject", d.bucket, key, err)
 	}
 	return nil
 }
@@ -122,12 +122,12 @@ func (d *Dir) Get(ctx context.Context, name string) ([]byte, error) {
 	key := d.prefix + name
 	out, err := d.s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
 	if err != nil {
-		return nil, wrapErr("GetObject", d.bucket, key, err)
+		return nil, d.s.wrapErr("GetObject", d.bucket, key, err)
 	}
 	defer out.Body.Close()
 	data, err := io.ReadAll(out.Body)
 	if err != nil {
-		return nil, wrapErr("GetObject", d.bucket, key, err)
+		return nil, d.s.wrapErr("GetObject", d.bucket, key, err)
 	}
 	return data, nil
 }
@@ -143,7 +143,7 @@ func (d *Dir) List(ctx context.Context, prefix string) ([]string, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, wrapErr("ListObjectsV2", d.bucket, d.prefix, err)
+			return nil, d.s.wrapErr("ListObjectsV2", d.bucket, d.prefix, err)
 		}
 		for _, o := range page.Contents {
 			// A key ending in "/" is a console-made folder marker, not a file.
@@ -169,14 +169,14 @@ func (d *Dir) CheckWritable(ctx context.Context) error {
 		Bucket: aws.String(d.bucket), Key: aws.String(key),
 	})
 	if err != nil {
-		return wrapErrAt("CreateMultipartUpload", d.String(), resource, d.bucket,
+		return d.s.wrapErrAt("CreateMultipartUpload", d.String(), resource, d.bucket,
 			fmt.Errorf("checking that the output is writable: %w", err))
 	}
 	_, err = d.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 		Bucket: aws.String(d.bucket), Key: aws.String(key), UploadId: out.UploadId,
 	})
 	if err != nil {
-		return wrapErrAt("AbortMultipartUpload", d.String(), resource, d.bucket,
+		return d.s.wrapErrAt("AbortMultipartUpload", d.String(), resource, d.bucket,
 			fmt.Errorf("checking that the output is writable: %w", err))
 	}
 	return nil
@@ -227,7 +227,7 @@ func (d *Dir) abortUpload(ctx context.Context, key, id string) error {
 		Bucket: aws.String(d.bucket), Key: aws.String(key), UploadId: aws.String(id),
 	})
 	if code, _ := errorCode(err); err != nil && code != "NoSuchUpload" {
-		return wrapErr("AbortMultipartUpload", d.bucket, key, err)
+		return d.s.wrapErr("AbortMultipartUpload", d.bucket, key, err)
 	}
 	d.untrack(id)
 	return nil
@@ -249,7 +249,7 @@ func (d *Dir) Remove(ctx context.Context, name string) error {
 	key := d.prefix + name
 	_, err := d.s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
 	if err != nil && !isNotFound(err) {
-		return wrapErr("DeleteObject", d.bucket, key, err)
+		return d.s.wrapErr("DeleteObject", d.bucket, key, err)
 	}
 	return nil
 }

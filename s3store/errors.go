@@ -67,12 +67,14 @@ func resourceARN(op, bucket, key string) string {
 
 // wrapErr turns an error of operation op on bucket and key into an opError
 // that says what went wrong in plain words.
-func wrapErr(op, bucket, key string, err error) error {
-	return wrapErrAt(op, uri(bucket, key), resourceARN(op, bucket, key), bucket, err)
+func (s *Store) wrapErr(op, bucket, key string, err error) error {
+	return s.wrapErrAt(op, uri(bucket, key), resourceARN(op, bucket, key), bucket, err)
 }
 
-// wrapErrAt is wrapErr with the URI and the IAM resource to name given.
-func wrapErrAt(op, uriText, resource, bucket string, err error) error {
+// wrapErrAt is wrapErr with the URI and the IAM resource to name given. A
+// denied request also says which rule of a locked-down bucket it may have
+// broken (SSE-KMS, the expected owner) and the flag that satisfies it.
+func (s *Store) wrapErrAt(op, uriText, resource, bucket string, err error) error {
 	e := &opError{op: op, uri: uriText, err: err}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return e
@@ -90,11 +92,17 @@ func wrapErrAt(op, uriText, resource, bucket string, err error) error {
 	case code == "AccessDenied", code == "Forbidden", code == "AllAccessDisabled", status == 403 && code == "":
 		e.kind = os.ErrPermission
 		e.reason = "access denied"
+		if explicitDeny(err) {
+			e.reason += " by an explicit deny in a policy (the bucket's, a VPC endpoint's or the organization's)"
+		}
 		if perm := permissions[op]; perm != "" {
 			e.reason += fmt.Sprintf(": the credentials need %s on %s", perm, resource)
 		}
 		if op == "HeadObject" || op == "GetObject" {
 			e.reason += " (S3 also answers a missing key with 403 when the credentials lack s3:ListBucket on the bucket)"
+		}
+		if hint := s.opts.deniedHint(op); hint != "" {
+			e.reason += "; " + hint
 		}
 	case code == "InvalidAccessKeyId", code == "SignatureDoesNotMatch", code == "ExpiredToken",
 		code == "InvalidToken", code == "TokenRefreshRequired":
@@ -124,6 +132,14 @@ func errorCode(err error) (code string, status int) {
 		status = respErr.HTTPStatusCode()
 	}
 	return code, status
+}
+
+// explicitDeny reports whether S3 said a policy denied the request
+// explicitly ("... with an explicit deny in a resource-based policy"),
+// rather than that nothing allowed it.
+func explicitDeny(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && strings.Contains(apiErr.ErrorMessage(), "explicit deny")
 }
 
 // isNotFound reports whether err says an object (or bucket) is missing.

@@ -121,7 +121,7 @@ func (s *Store) list(ctx context.Context, bucket, prefix string, fn func(key str
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return wrapErr("ListObjectsV2", bucket, prefix, err)
+			return s.wrapErr("ListObjectsV2", bucket, prefix, err)
 		}
 		for _, o := range page.Contents {
 			fn(aws.ToString(o.Key))
@@ -138,16 +138,16 @@ func (s *Store) head(ctx context.Context, bucket, key string) (*s3.HeadObjectOut
 		return out, nil
 	}
 	if !isNotFound(err) {
-		return nil, wrapErr("HeadObject", bucket, key, err)
+		return nil, s.wrapErr("HeadObject", bucket, key, err)
 	}
 	// HEAD answers carry no error code: ask a listing what is missing.
 	lst, lerr := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
 		Bucket: aws.String(bucket), Prefix: aws.String(key + "/"), MaxKeys: aws.Int32(1),
 	})
 	if code, _ := errorCode(lerr); code == "NoSuchBucket" {
-		return nil, wrapErr("HeadObject", bucket, key, lerr)
+		return nil, s.wrapErr("HeadObject", bucket, key, lerr)
 	}
-	werr := wrapErr("HeadObject", bucket, key, err).(*opError)
+	werr := s.wrapErr("HeadObject", bucket, key, err).(*opError)
 	if lerr == nil && len(lst.Contents) > 0 {
 		werr.reason += fmt.Sprintf("; objects exist under %s: end the URI with a slash to read them", uri(bucket, key+"/"))
 	}

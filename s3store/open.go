@@ -28,7 +28,7 @@ func (s *Store) Open(ctx context.Context, uri string) (io.ReadCloser, error) {
 	}
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
-		return nil, wrapErr("GetObject", bucket, key, err)
+		return nil, s.wrapErr("GetObject", bucket, key, err)
 	}
 	size := int64(-1)
 	if out.ContentLength != nil {
@@ -80,7 +80,7 @@ func (r *stream) Read(p []byte) (int, error) {
 		r.body = nil
 		r.failures++
 		if r.ctx.Err() != nil || r.failures > maxResumes {
-			r.err = wrapErr("GetObject", r.bucket, r.key, fmt.Errorf("reading at byte %d: %w", r.off, err))
+			r.err = r.s.wrapErr("GetObject", r.bucket, r.key, fmt.Errorf("reading at byte %d: %w", r.off, err))
 		}
 		if n > 0 {
 			return n, nil
@@ -99,7 +99,7 @@ func (r *stream) resume() error {
 	select {
 	case <-r.ctx.Done():
 		t.Stop()
-		return wrapErr("GetObject", r.bucket, r.key, r.ctx.Err())
+		return r.s.wrapErr("GetObject", r.bucket, r.key, r.ctx.Err())
 	case <-t.C:
 	}
 	in := &s3.GetObjectInput{
@@ -115,7 +115,7 @@ func (r *stream) resume() error {
 			return &opError{op: "GetObject", uri: uri(r.bucket, r.key), err: err,
 				reason: fmt.Sprintf("the object changed while it was read (at byte %d)", r.off)}
 		}
-		return wrapErr("GetObject", r.bucket, r.key, err)
+		return r.s.wrapErr("GetObject", r.bucket, r.key, err)
 	}
 	r.body = out.Body
 	return nil

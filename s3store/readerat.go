@@ -167,7 +167,7 @@ func (r *rangeReader) fetch(off, n int64) ([]byte, error) {
 				return nil, &opError{op: "GetObject", uri: uri(r.bucket, r.key), err: err,
 					reason: "the object changed while it was read"}
 			}
-			return nil, wrapErr("GetObject", r.bucket, r.key, err)
+			return nil, r.s.wrapErr("GetObject", r.bucket, r.key, err)
 		}
 		data := make([]byte, n)
 		_, err = io.ReadFull(out.Body, data)
@@ -180,7 +180,7 @@ func (r *rangeReader) fetch(off, n int64) ([]byte, error) {
 			break
 		}
 	}
-	return nil, wrapErr("GetObject", r.bucket, r.key, lastErr)
+	return nil, r.s.wrapErr("GetObject", r.bucket, r.key, lastErr)
 }
 
 // Close drops the cached blocks.

@@ -55,6 +55,21 @@ type Options struct {
 	// RetryMaxBackoff bounds the wait between two tries; 0 means
 	// DefaultRetryMaxBackoff.
 	RetryMaxBackoff time.Duration
+
+	// SSE is the server-side encryption every request that creates an
+	// object asks for (PutObject, CreateMultipartUpload): SSEKMS,
+	// SSEKMSDSSE or SSES3; "" asks for none, so the bucket's default
+	// encryption applies.
+	SSE string
+	// KMSKeyID is the KMS key of SSEKMS or SSEKMSDSSE: a key ARN, key id,
+	// alias or alias ARN; "" is the account's AWS managed key for S3. A
+	// bucket policy that names a key compares it with this value as sent,
+	// so give what the policy names (usually the key ARN).
+	KMSKeyID string
+	// ExpectedBucketOwner is the account id sent with every request as
+	// x-amz-expected-bucket-owner: S3 refuses (403) any request to a bucket
+	// another account owns, so a renamed or sniped bucket never gets data.
+	ExpectedBucketOwner string
 }
 
 // withDefaults fills in the zero fields.
@@ -113,6 +128,7 @@ func New(cfg aws.Config, opts Options) *Store {
 		// Ranged reads and multipart objects carry no whole-object checksum
 		// to check; do not log a warning for each of them.
 		o.DisableLogOutputChecksumValidationSkipped = true
+		o.APIOptions = append(o.APIOptions, lockedDown{sse: opts.SSE, keyID: opts.KMSKeyID, owner: opts.ExpectedBucketOwner}.addTo)
 	})
 	return &Store{
 		client:    client,
@@ -130,6 +146,16 @@ func (s *Store) String() string {
 	if endpoint == "" {
 		endpoint = "default"
 	}
-	return fmt.Sprintf("s3store endpoint %s path-style %t part size %d MiB, %d attempts",
+	desc := fmt.Sprintf("s3store endpoint %s path-style %t part size %d MiB, %d attempts",
 		endpoint, s.pathStyle, s.opts.PartSize>>20, s.opts.RetryMaxAttempts)
+	if s.opts.SSE != "" {
+		desc += ", sse " + s.opts.SSE
+		if s.opts.KMSKeyID != "" {
+			desc += " key " + s.opts.KMSKeyID
+		}
+	}
+	if s.opts.ExpectedBucketOwner != "" {
+		desc += ", expected bucket owner " + s.opts.ExpectedBucketOwner
+	}
+	return desc
 }

@@ -44,7 +44,7 @@ func (d *Dir) Create(ctx context.Context, name string) (storage.Object, error) {
 		// Free, or unknown to credentials without s3:GetObject: names are
 		// unique to the run, so go on; an error shows at the first upload.
 	default:
-		return nil, wrapErr("HeadObject", d.bucket, key, err)
+		return nil, d.s.wrapErr("HeadObject", d.bucket, key, err)
 	}
 	return &object{d: d, key: key, ctx: context.WithoutCancel(ctx)}, nil
 }
@@ -103,7 +103,7 @@ func (o *object) uploadPart() error {
 			ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
 		})
 		if err != nil {
-			return wrapErr("CreateMultipartUpload", o.d.bucket, o.key, err)
+			return o.d.s.wrapErr("CreateMultipartUpload", o.d.bucket, o.key, err)
 		}
 		o.uploadID = aws.ToString(out.UploadId)
 		o.d.track(o.uploadID, o.key)
@@ -115,7 +115,7 @@ func (o *object) uploadPart() error {
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
 	})
 	if err != nil {
-		return wrapErr("UploadPart", o.d.bucket, o.key, fmt.Errorf("part %d: %w", *num, err))
+		return o.d.s.wrapErr("UploadPart", o.d.bucket, o.key, fmt.Errorf("part %d: %w", *num, err))
 	}
 	o.parts = append(o.parts, types.CompletedPart{ETag: out.ETag, PartNumber: num, ChecksumCRC32: out.ChecksumCRC32})
 	o.buf = o.buf[:0]
@@ -151,7 +151,7 @@ func (o *object) commit() error {
 			Body: bytes.NewReader(o.buf), ContentLength: aws.Int64(int64(len(o.buf))),
 		})
 		if err != nil {
-			return wrapErr("PutObject", o.d.bucket, o.key, err)
+			return o.d.s.wrapErr("PutObject", o.d.bucket, o.key, err)
 		}
 		return nil
 	}
@@ -165,7 +165,7 @@ func (o *object) commit() error {
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: o.parts},
 	})
 	if err != nil {
-		return wrapErr("CompleteMultipartUpload", o.d.bucket, o.key, err)
+		return o.d.s.wrapErr("CompleteMultipartUpload", o.d.bucket, o.key, err)
 	}
 	o.d.untrack(o.uploadID)
 	o.uploadID = ""
