@@ -73,6 +73,11 @@ type Config struct {
 	// OutputStyle is "rows" (the tool's flat rows) or "bedrock-batch"
 	// (Bedrock batch inference's output lines).
 	OutputStyle string
+	// Batch-inference jobs in locked-down accounts (issue 19): the job's
+	// vpcConfig and tags, KEY=VALUE each.
+	BatchSubnets        []string
+	BatchSecurityGroups []string
+	Tags                []string
 
 	Concurrency       int
 	RequestsPerMinute int
@@ -95,6 +100,12 @@ type Config struct {
 	BedrockEndpoint string
 	S3Endpoint      string
 	S3PathStyle     bool
+	// S3 in locked-down accounts (issue 19): the server-side encryption
+	// of every object write and its KMS key, and the account id every S3
+	// call names as the bucket's owner.
+	S3SSE               string
+	S3KMSKeyID          string
+	ExpectedBucketOwner string
 
 	// Shard is this worker's part of the input when several workers split
 	// it: records whose id hashes to Shard.Index of Shard.Count.
@@ -177,6 +188,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateRequest(add)
 	c.validateRoute(add)
+	c.validateLockedDown(add)
 	if c.Concurrency < 1 {
 		add("--concurrency %d: must be at least 1", c.Concurrency)
 	}

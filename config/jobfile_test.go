@@ -91,6 +91,13 @@ func fullConfig() Config {
 		ParquetRowGroupBytes: 32 << 20,
 		BatchResubmit:        true,
 		ControlEndpoint:      "http://127.0.0.1:8080",
+		// Locked-down accounts (issue 19).
+		S3SSE:               "aws:kms",
+		S3KMSKeyID:          "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		ExpectedBucketOwner: "111122223333",
+		BatchSubnets:        []string{"subnet-0123456789abcdef0", "subnet-0fedcba9876543210,subnet-11112222"},
+		BatchSecurityGroups: []string{"sg-0123456789abcdef0"},
+		Tags:                []string{"team=evals", "cost-center=4711"},
 	}
 }
 

@@ -228,6 +228,16 @@ var Options = []Option{
 	{Name: "batch-resubmit", Group: GroupRoute,
 		Help:  "give the records of a batch-inference job that failed or expired to one new job instead of on demand",
 		Field: func(c *Config) any { return &c.BatchResubmit }},
+	// Locked-down accounts (issue 19).
+	{Name: "batch-subnets", Arg: "ID,...", Group: GroupRoute,
+		Help:  "subnets batch-inference jobs run in (the job's vpcConfig, with --batch-security-groups; repeatable)",
+		Field: func(c *Config) any { return &c.BatchSubnets }},
+	{Name: "batch-security-groups", Arg: "ID,...", Group: GroupRoute,
+		Help:  "security groups of batch-inference jobs (the job's vpcConfig, with --batch-subnets; repeatable)",
+		Field: func(c *Config) any { return &c.BatchSecurityGroups }},
+	{Name: "tag", Arg: "KEY=VALUE", Group: GroupRoute,
+		Help:  "tag every batch-inference job (repeatable)",
+		Field: func(c *Config) any { return &c.Tags }},
 
 	{Name: "progress-interval", Arg: "DURATION", Group: GroupLogs, Default: "30s",
 		Help:  "how often progress is logged when standard error is not a terminal (on a terminal a live line is kept instead)",
@@ -251,6 +261,16 @@ var Options = []Option{
 	{Name: "s3-path-style", Group: GroupAWS,
 		Help:  "use path-style S3 addressing (bucket in the path, not the host name)",
 		Field: func(c *Config) any { return &c.S3PathStyle }},
+	// Locked-down accounts (issue 19).
+	{Name: "s3-sse", Arg: "MODE", Group: GroupAWS,
+		Help:  "server-side encryption of every object the run writes: aws:kms, aws:kms:dsse or AES256 (default: none asked, the bucket's default applies)",
+		Field: func(c *Config) any { return &c.S3SSE }},
+	{Name: "s3-kms-key-id", Arg: "ARN", Group: GroupAWS,
+		Help:  "KMS key of --s3-sse aws:kms (implied when only this is given), as the bucket policy names it; also batch-inference jobs' output key",
+		Field: func(c *Config) any { return &c.S3KMSKeyID }},
+	{Name: "expected-bucket-owner", Arg: "ACCOUNT_ID", Group: GroupAWS,
+		Help:  "account that must own every bucket the run touches: sent with every S3 call (S3 refuses a bucket of another account) and as batch-inference jobs' s3BucketOwner",
+		Field: func(c *Config) any { return &c.ExpectedBucketOwner }},
 }
 
 // Lookup returns the option called name.
