@@ -34,25 +34,30 @@ func TestValidate(t *testing.T) {
 			[]string{"--rpm", "--request-timeout", "--grace"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := validConfig()
-			tt.change(&c)
-			err := c.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil || !IsConfigError(err) {
-				t.Fatalf("error %v, want a ConfigError", err)
-			}
-			for _, phrase := range tt.want {
-				if !strings.Contains(err.Error(), phrase) {
-					t.Errorf("error does not mention %q:\n%v", phrase, err)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.change, tt.want) })
+	}
+}
+
+// checkValidate validates validConfig changed by change: with no want, it
+// must be valid; else its ConfigError must hold every phrase of want.
+func checkValidate(t *testing.T, change func(*Config), want []string) {
+	t.Helper()
+	c := validConfig()
+	change(&c)
+	err := c.Validate()
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil || !IsConfigError(err) {
+		t.Fatalf("error %v, want a ConfigError", err)
+	}
+	for _, phrase := range want {
+		if !strings.Contains(err.Error(), phrase) {
+			t.Errorf("error does not mention %q:\n%v", phrase, err)
+		}
 	}
 }
 

@@ -54,25 +54,7 @@ func TestValidateLockedDown(t *testing.T) {
 		}, []string{`--tag "novalue": want KEY=VALUE`, `--tag "=v"`, "aws: prefix is reserved", "team is given twice", `--tag "emoji=☺"`, "at most 128"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := validConfig()
-			tt.change(&c)
-			err := c.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil || !IsConfigError(err) {
-				t.Fatalf("error %v, want a ConfigError", err)
-			}
-			for _, phrase := range tt.want {
-				if !strings.Contains(err.Error(), phrase) {
-					t.Errorf("error does not mention %q:\n%v", phrase, err)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.change, tt.want) })
 	}
 }
 
