@@ -52,6 +52,19 @@ type Config struct {
 	// TimeoutHours is every job's timeoutDurationInHours (DefaultTimeoutHours), from
 	// MinTimeoutHours to MaxTimeoutHours.
 	TimeoutHours int
+
+	// What locked-down accounts ask of a job (issue 19); see jobs_access.go.
+	// KMSKeyID is the key the job's outputs are encrypted with (s3EncryptionKeyId);
+	// "" leaves it to the bucket.
+	KMSKeyID string
+	// BucketOwner is the account that owns the staging bucket, sent as the input's and the
+	// output's s3BucketOwner: Bedrock refuses a bucket of another account.
+	BucketOwner string
+	// SubnetIDs and SecurityGroupIDs are the job's vpcConfig, both or neither: the job
+	// reaches S3 from these subnets.
+	SubnetIDs, SecurityGroupIDs []string
+	// Tags are put on every job.
+	Tags map[string]string
 }
 
 // withDefaults fills in the zero fields.
@@ -93,6 +106,9 @@ func (c Config) Validate() error {
 	}
 	if c.PollInterval < 0 || c.MaxPollInterval < c.PollInterval {
 		errs = append(errs, fmt.Errorf("poll interval %s to %s: want 0 < first <= max", c.PollInterval, c.MaxPollInterval))
+	}
+	if (len(c.SubnetIDs) == 0) != (len(c.SecurityGroupIDs) == 0) {
+		errs = append(errs, fmt.Errorf("vpc config with %d subnets and %d security groups: want at least one of each, or neither", len(c.SubnetIDs), len(c.SecurityGroupIDs)))
 	}
 	if c.TimeoutHours < MinTimeoutHours || c.TimeoutHours > MaxTimeoutHours {
 		errs = append(errs, fmt.Errorf("timeout %d hours: Bedrock takes %d to %d", c.TimeoutHours, MinTimeoutHours, MaxTimeoutHours))

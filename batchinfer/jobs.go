@@ -50,7 +50,7 @@ func (j *Jobs) Submit(ctx context.Context, p *Part) error {
 	case j.cfg.RoleARN == "":
 		return fmt.Errorf("batchinfer: submit %s: no RoleARN", p.Name)
 	}
-	out, err := j.control.CreateModelInvocationJob(ctx, &bedrock.CreateModelInvocationJobInput{
+	in := &bedrock.CreateModelInvocationJobInput{
 		JobName:            aws.String(JobName(j.cfg.RunKey, p)),
 		ClientRequestToken: aws.String(ClientRequestToken(j.cfg.RunKey, p)),
 		RoleArn:            aws.String(j.cfg.RoleARN),
@@ -66,7 +66,9 @@ func (j *Jobs) Submit(ctx context.Context, p *Part) error {
 		},
 		ModelInvocationType:    types.ModelInvocationTypeConverse,
 		TimeoutDurationInHours: aws.Int32(int32(j.cfg.TimeoutHours)),
-	})
+	}
+	j.cfg.lockDown(in)
+	out, err := j.control.CreateModelInvocationJob(ctx, in)
 	if err != nil {
 		if apiCode(err) == "ServiceQuotaExceededException" {
 			return fmt.Errorf("batchinfer: submit %s: %w: %w", p.Name, ErrJobQuota, err)
