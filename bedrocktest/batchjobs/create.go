@@ -28,6 +28,7 @@ type (
 		InputDataConfig        inputDataConfig  `json:"inputDataConfig"`
 		OutputDataConfig       outputDataConfig `json:"outputDataConfig"`
 		VpcConfig              json.RawMessage  `json:"vpcConfig"`
+		Tags                   []wireTag        `json:"tags"`
 	}
 	// inputDataConfig and outputDataConfig are unions with one member each.
 	inputDataConfig struct {
@@ -54,7 +55,7 @@ var jobNamePattern = regexp.MustCompile(`^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9+\-.]){0
 // spec checks the request's fields and returns what it asks for, or why it is invalid.
 func (req *createJobRequest) spec() (jobSpec, string) {
 	s := jobSpec{name: req.JobName, modelID: req.ModelID, roleARN: req.RoleARN,
-		invocationType: req.ModelInvocationType, timeoutHours: DefaultTimeoutHours, vpc: vpcJSON(req.VpcConfig)}
+		invocationType: req.ModelInvocationType, timeoutHours: DefaultTimeoutHours}
 	if in := req.InputDataConfig.S3; in != nil {
 		s.inURI, s.inFormat, s.inOwner = in.S3URI, in.S3InputFormat, in.S3BucketOwner
 	}
@@ -85,6 +86,10 @@ func (req *createJobRequest) spec() (jobSpec, string) {
 		return s, enumError(s.inFormat, "inputDataConfig.s3InputDataConfig.s3InputFormat", "JSONL")
 	case s.timeoutHours < 24 || s.timeoutHours > 168:
 		return s, fmt.Sprintf("1 validation error detected: Value '%d' at 'timeoutDurationInHours' failed to satisfy constraint: Member must have value between 24 and 168", s.timeoutHours)
+	}
+	var msg string
+	if s.vpc, s.tags, msg = req.checkAccess(); msg != "" {
+		return s, msg
 	}
 	if _, _, ok := parseS3URI(s.inURI); !ok {
 		return s, fmt.Sprintf("The input S3 URI %q is not valid: use s3://bucket/key.", s.inURI)
@@ -153,7 +158,7 @@ func (s *Service) reject(w http.ResponseWriter, status int, errorType, msg strin
 // newJob reads the job's input and schedules it, or says why the input is refused.
 func (s *Service) newJob(ctx context.Context, spec jobSpec, token, region string) (*job, string) {
 	id := newJobID()
-	files, data, msg := s.readInputs(ctx, spec.inURI)
+	files, data, msg := s.readInputs(withAccess(ctx, Access{Owner: spec.inOwner}), spec.inURI)
 	if msg != "" {
 		return nil, msg
 	}

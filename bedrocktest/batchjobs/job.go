@@ -29,7 +29,8 @@ type jobSpec struct {
 	inURI, inFormat, inOwner               string
 	outURI, outKeyID, outOwner             string
 	timeoutHours                           int32
-	vpc                                    string // vpcConfig JSON as sent, echoed by Get
+	vpc                                    string // vpcConfig as JSON, echoed by Get; "" without one
+	tags                                   string // tags as JSON; "" without any
 }
 
 // job is one job. Its schedule is fixed at creation; its status catches up with the
@@ -185,7 +186,7 @@ func (s *Service) stop(ctx context.Context, j *job) (conflict string) {
 	return ""
 }
 
-// vpcJSON keeps a vpcConfig as sent, so Get can echo it.
+// vpcJSON is a vpcConfig as sent, "" for none.
 func vpcJSON(raw json.RawMessage) string {
 	if len(raw) == 0 || string(raw) == "null" {
 		return ""

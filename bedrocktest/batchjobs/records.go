@@ -159,6 +159,7 @@ func (s *Service) check(r *record) (code int, msg string) {
 // writeOutputs puts every input file's .out (with the lines processed so far: all of them,
 // or, for a stopped or timed-out job, those finished) and manifest.json.out.
 func (s *Service) writeOutputs(ctx context.Context, j *job) error {
+	ctx = withAccess(ctx, Access{Owner: j.spec.outOwner, KMSKeyID: j.spec.outKeyID})
 	for i := range j.files {
 		f := &j.files[i]
 		if err := s.store.Put(ctx, j.outBucket, j.outPrefix+f.outName, f.out); err != nil {

@@ -34,6 +34,13 @@ type Job struct {
 	Processed              int64  // records answered so far
 	OK, Failed             int64  // of those, with a modelOutput and with an error object
 	Output                 string // where its outputs go: s3://bucket/prefix/<job id>/
+
+	// What the job was created with to reach S3 (empty when not given): its input's and
+	// output's s3BucketOwner, its output's s3EncryptionKeyId, its vpcConfig and its tags.
+	InputBucketOwner, OutputBucketOwner string
+	OutputKMSKeyID                      string
+	SubnetIDs, SecurityGroupIDs         []string
+	Tags                                map[string]string
 }
 
 // counters are the Stats counters as atomics.
@@ -66,12 +73,14 @@ func (s *Service) Jobs() []Job {
 	for _, j := range s.all() {
 		j.mu.Lock()
 		s.advance(ctx, j, s.opts.now())
-		out = append(out, Job{
+		d := Job{
 			ID: j.id, ARN: j.arn, Name: j.spec.name, ModelID: j.spec.modelID,
 			Status: j.status, Message: j.message,
 			Records: int64(len(j.records)), Processed: int64(j.done), OK: j.ok, Failed: j.errs,
 			Output: "s3://" + j.outBucket + "/" + j.outPrefix,
-		})
+		}
+		j.spec.describeAccess(&d)
+		out = append(out, d)
 		j.mu.Unlock()
 	}
 	return out
