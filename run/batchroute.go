@@ -60,6 +60,12 @@ func (r *Run) startBatchRoute(ctx context.Context, group *errgroup.Group, groupC
 			MaxRecords:   cfg.BatchMaxRecords,
 			MaxPartBytes: cfg.BatchMaxBytes,
 			PollInterval: cfg.BatchPoll,
+			// Locked-down accounts (issue 19).
+			KMSKeyID:         cfg.JobKMSKeyID(),
+			BucketOwner:      cfg.ExpectedBucketOwner,
+			SubnetIDs:        cfg.Subnets(),
+			SecurityGroupIDs: cfg.SecurityGroups(),
+			Tags:             cfg.BatchTags(),
 		},
 	}
 	if cfg.Deadline != "" {

@@ -137,6 +137,9 @@ func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	if err := storage.CheckWritable(ctx, r.out); err != nil {
 		return nil, setup(err)
 	}
+	if err := r.checkStaging(ctx); err != nil {
+		return nil, setup(err)
+	}
 	if r.options, err = r.checkOptions(ctx); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package s3store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -73,34 +74,30 @@ func (l lockedDown) addTo(stack *middleware.Stack) error {
 	return stack.Build.Add(l, middleware.After)
 }
 
-// deniedHint says which rule of a locked-down bucket a request op that S3
+// deniedHint says which rule of a locked-down account a request op that S3
 // denied may have broken, and which flag of batch run satisfies it: a
-// bucket policy that refuses writes without SSE-KMS and its key, and an
-// account that requires the expected bucket owner. "" when there is
+// bucket policy that refuses writes without SSE-KMS and its key (its Deny
+// statements make an explicit deny), and the expected bucket owner (a
+// bucket of another account is a plain Access Denied). "" when there is
 // nothing to add.
-func (o Options) deniedHint(op string) string {
-	hint := ""
-	add := func(format string, args ...any) {
-		if hint != "" {
-			hint += "; "
-		}
-		hint += fmt.Sprintf(format, args...)
-	}
-	if encryptingOps[op] {
-		switch o.SSE {
-		case "":
-			add("the bucket policy probably requires server-side encryption with your KMS key (SSE-KMS): give --s3-sse aws:kms and --s3-kms-key-id KEY_ARN")
-		case SSEKMS, SSEKMSDSSE:
-			add("check that --s3-kms-key-id %s is the key the bucket policy names, spelled as the policy spells it (usually the key ARN), and that the credentials have kms:GenerateDataKey and kms:Decrypt (multipart uploads need both) on it", o.KMSKeyID)
+func (o Options) deniedHint(op string, explicit bool) string {
+	var hints []string
+	if !explicit {
+		if o.ExpectedBucketOwner == "" {
+			hints = append(hints, "if the account requires the expected bucket owner on every S3 call, give --expected-bucket-owner ACCOUNT_ID")
+		} else {
+			hints = append(hints, fmt.Sprintf("or the bucket is not owned by account %s (--expected-bucket-owner)", o.ExpectedBucketOwner))
 		}
 	}
-	if (op == "GetObject" || op == "HeadObject") && o.SSE != SSES3 {
-		add("objects encrypted with a KMS key also need kms:Decrypt on that key")
+	switch {
+	case encryptingOps[op] && o.SSE == "":
+		hints = append(hints, "the bucket policy probably requires server-side encryption with your KMS key (SSE-KMS): give --s3-sse aws:kms and --s3-kms-key-id KEY_ARN")
+	case encryptingOps[op] && (o.SSE == SSEKMS || o.SSE == SSEKMSDSSE):
+		hints = append(hints, fmt.Sprintf("check that --s3-kms-key-id %s is the key the bucket policy names, spelled as the policy spells it (usually the key ARN), and that the credentials have kms:GenerateDataKey and kms:Decrypt (multipart uploads need both) on it", o.KMSKeyID))
+	case encryptingOps[op] && explicit:
+		hints = append(hints, "the bucket policy probably requires SSE-KMS: give --s3-sse aws:kms and --s3-kms-key-id KEY_ARN")
+	case (op == "GetObject" || op == "HeadObject") && !explicit:
+		hints = append(hints, "objects encrypted with a KMS key also need kms:Decrypt on that key")
 	}
-	if o.ExpectedBucketOwner == "" {
-		add("if the account requires the expected bucket owner on every S3 call, give --expected-bucket-owner ACCOUNT_ID")
-	} else {
-		add("or the bucket is not owned by account %s (--expected-bucket-owner)", o.ExpectedBucketOwner)
-	}
-	return hint
+	return strings.Join(hints, "; ")
 }

@@ -32,14 +32,6 @@ func newLockedDownEnv(t *testing.T, opts Options) (*env, *s3test.PolicyProxy) {
 	return newEnv(t, opts), proxy
 }
 
-// checkNoRefusal fails the test for every request the proxy refused.
-func checkNoRefusal(t *testing.T, proxy *s3test.PolicyProxy) {
-	t.Helper()
-	for _, r := range proxy.Refused() {
-		t.Errorf("refused %s s3://%s/%s: %d %s: %s", r.Op, r.Bucket, r.Key, r.Status, r.Code, r.Reason)
-	}
-}
-
 // TestLockedDownDirKeepsTheStorageContract runs the storage contract
 // through a bucket policy that requires SSE-KMS with one key and the
 // expected owner on every call: with the options, no request is refused.
@@ -57,7 +49,7 @@ func TestLockedDownDirKeepsTheStorageContract(t *testing.T) {
 	})
 	passed := map[string]int{}
 	for _, p := range proxies {
-		checkNoRefusal(t, p)
+		p.CheckNoneRefused(t)
 		for op, n := range p.Passed() {
 			passed[op] += n
 		}
@@ -107,7 +99,7 @@ func TestLockedDownMultipartAndReads(t *testing.T) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("read back %d bytes, %v; want the %d written", len(got), err, len(data))
 	}
-	checkNoRefusal(t, proxy)
+	proxy.CheckNoneRefused(t)
 	passed := proxy.Passed()
 	if passed["CreateMultipartUpload"] < 2 || passed["UploadPart"] != 3 || passed["CompleteMultipartUpload"] != 1 || passed["AbortMultipartUpload"] != 1 {
 		t.Errorf("passed %v; want the write check's upload and aborted, and one upload of 3 parts", passed)

@@ -91,17 +91,22 @@ func (s *Store) wrapErrAt(op, uriText, resource, bucket string, err error) error
 		e.reason, e.kind = "the multipart upload no longer exists (aborted or expired)", os.ErrNotExist
 	case code == "AccessDenied", code == "Forbidden", code == "AllAccessDisabled", status == 403 && code == "":
 		e.kind = os.ErrPermission
-		e.reason = "access denied"
-		if explicitDeny(err) {
-			e.reason += " by an explicit deny in a policy (the bucket's, a VPC endpoint's or the organization's)"
+		explicit := explicitDeny(err)
+		perm := permissions[op]
+		switch {
+		case explicit && perm != "":
+			e.reason = fmt.Sprintf("access denied by an explicit deny in a policy (the bucket's, a VPC endpoint's or the organization's) of %s on %s", perm, resource)
+		case explicit:
+			e.reason = "access denied by an explicit deny in a policy (the bucket's, a VPC endpoint's or the organization's)"
+		case perm != "":
+			e.reason = fmt.Sprintf("access denied: the credentials need %s on %s", perm, resource)
+		default:
+			e.reason = "access denied"
 		}
-		if perm := permissions[op]; perm != "" {
-			e.reason += fmt.Sprintf(": the credentials need %s on %s", perm, resource)
-		}
-		if op == "HeadObject" || op == "GetObject" {
+		if !explicit && (op == "HeadObject" || op == "GetObject") {
 			e.reason += " (S3 also answers a missing key with 403 when the credentials lack s3:ListBucket on the bucket)"
 		}
-		if hint := s.opts.deniedHint(op); hint != "" {
+		if hint := s.opts.deniedHint(op, explicit); hint != "" {
 			e.reason += "; " + hint
 		}
 	case code == "InvalidAccessKeyId", code == "SignatureDoesNotMatch", code == "ExpiredToken",

@@ -48,7 +48,10 @@ func connect(ctx context.Context, cfg *config.Config, demo bool) (run.Deps, erro
 	return deps, nil
 }
 
-// s3Store is the S3 backend of a run's storage.
+// s3Store is the S3 backend of a run's storage: every S3 call of the run
+// (inputs, media, output, staging) goes through it, with the encryption
+// and the expected owner of a locked-down account.
 func s3Store(awsConfig aws.Config, cfg *config.Config) *s3store.Store {
-	return s3store.New(awsConfig, s3store.Options{Endpoint: cfg.S3Endpoint, PathStyle: cfg.S3PathStyle})
+	return s3store.New(awsConfig, s3store.Options{Endpoint: cfg.S3Endpoint, PathStyle: cfg.S3PathStyle,
+		SSE: cfg.S3Encryption(), KMSKeyID: cfg.S3KMSKeyID, ExpectedBucketOwner: cfg.ExpectedBucketOwner})
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // statusOptions are the options of status, shared with run.
-var statusOptions = []string{"output", "region", "s3-endpoint", "s3-path-style"}
+var statusOptions = []string{"output", "region", "s3-endpoint", "s3-path-style", "expected-bucket-owner"}
 
 func statusCommand(args []string, stdout, stderr io.Writer) int {
 	cfg, err := config.ParseSome(args, statusOptions...)

@@ -198,6 +198,14 @@ func (p *PolicyProxy) Refused() []Refusal {
 	return slices.Clone(p.refused)
 }
 
+// CheckNoneRefused fails the test for each request the proxy refused.
+func (p *PolicyProxy) CheckNoneRefused(t testing.TB) {
+	t.Helper()
+	for _, r := range p.Refused() {
+		t.Errorf("the policy refused %s s3://%s/%s: %d %s: %s", r.Op, r.Bucket, r.Key, r.Status, r.Code, r.Reason)
+	}
+}
+
 // operation names the S3 operation of a path-style request, and its bucket
 // and key.
 func operation(r *http.Request) (op, bucket, key string) {
