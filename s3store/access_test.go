@@ -12,10 +12,10 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/storage/storagetest"
 )
 
-// The locked-down account of these tests.
+// The locked-down account of these tests: deploy/locked-down's example.
 const (
-	testKeyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	testOwner  = "111122223333"
+	testKeyARN = s3test.ExampleKMSKeyID
+	testOwner  = s3test.ExampleOwner
 )
 
 // lockedDownOptions are the Options that satisfy the test policy.
@@ -27,7 +27,7 @@ func lockedDownOptions() Options {
 // a proxy enforcing the test policy.
 func newLockedDownEnv(t *testing.T, opts Options) (*env, *s3test.PolicyProxy) {
 	t.Helper()
-	proxy := s3test.NewPolicyProxy(t, s3test.Policy{KMSKeyID: testKeyARN, Owner: testOwner})
+	proxy := s3test.NewPolicyProxy(t, s3test.ExamplePolicy(t))
 	opts.Endpoint = proxy.URL
 	return newEnv(t, opts), proxy
 }

@@ -19,8 +19,8 @@ import (
 )
 
 const (
-	testKeyARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	testOwner  = "111122223333"
+	testKeyARN = s3test.ExampleKMSKeyID
+	testOwner  = s3test.ExampleOwner
 )
 
 // lockDown adds to a job request what a locked-down account gives it.
@@ -117,7 +117,7 @@ func TestLockedDownFieldsAreValidated(t *testing.T) {
 // without the key cannot write its outputs and fails, as on Bedrock; one without the owner
 // cannot even read its input.
 func TestJobsReachS3AsTheyAsk(t *testing.T) {
-	proxy := s3test.NewPolicyProxy(t, s3test.Policy{KMSKeyID: testKeyARN, Owner: testOwner})
+	proxy := s3test.NewPolicyProxy(t, s3test.ExamplePolicy(t))
 	direct := s3test.Client(t)
 	bucket := s3test.NewBucket(t, direct)
 	throughPolicy := s3.NewFromConfig(s3test.Config(t), func(o *s3.Options) {

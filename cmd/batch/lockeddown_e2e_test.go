@@ -20,19 +20,20 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/s3store/s3test"
 )
 
-// The locked-down account of these tests.
+// The locked-down account of these tests: deploy/locked-down's example.
 const (
-	lockedKey   = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	lockedOwner = "111122223333"
+	lockedKey   = s3test.ExampleKMSKeyID
+	lockedOwner = s3test.ExampleOwner
 )
 
 // lockedDownFlags are the flags that satisfy the test policy.
 var lockedDownFlags = []string{"--s3-sse", "aws:kms", "--s3-kms-key-id", lockedKey, "--expected-bucket-owner", lockedOwner}
 
-// newLockedDownProxy starts the policy proxy in front of the test server.
+// newLockedDownProxy starts the policy proxy in front of the test server,
+// enforcing deploy/locked-down/bucket-policy.json.
 func newLockedDownProxy(t *testing.T) *s3test.PolicyProxy {
 	t.Helper()
-	return s3test.NewPolicyProxy(t, s3test.Policy{KMSKeyID: lockedKey, Owner: lockedOwner})
+	return s3test.NewPolicyProxy(t, s3test.ExamplePolicy(t))
 }
 
 // TestLockedDownRuns runs JSONL and Parquet jobs, from local and S3 inputs,

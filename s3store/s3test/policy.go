@@ -15,27 +15,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// Policy is what a locked-down account demands of S3 requests, the rules of
-// deploy/locked-down/bucket-policy.json and of a security review:
+// Policy is what a locked-down account demands of S3 requests:
 //
-//   - a request that creates an object (PutObject, CreateMultipartUpload,
-//     CopyObject: the s3:PutObject action that carries the encryption
-//     headers) is denied unless it asks for SSE-KMS (aws:kms or
-//     aws:kms:dsse) with exactly KMSKeyID, as the bucket policy's two Deny
-//     statements on s3:x-amz-server-side-encryption and
-//     s3:x-amz-server-side-encryption-aws-kms-key-id do; the parts and the
-//     completion of a multipart upload are encrypted as the upload was
-//     created and are not checked again;
-//   - every request naming a bucket must carry x-amz-expected-bucket-owner:
-//     one naming another account is denied, as S3 denies it, and one
-//     naming none is denied too, standing for the review's rule that every
-//     call must name the owner (S3 itself has no condition key for it).
+//   - Bucket, a bucket policy: a request that creates an object
+//     (PutObject, CreateMultipartUpload, CopyObject: the s3:PutObject
+//     action that carries the encryption headers) is denied when one of its
+//     Deny statements holds, as S3 denies it; the parts and the completion
+//     of a multipart upload are encrypted as the upload was created and are
+//     not checked again;
+//   - Owner, the account that owns every bucket behind the proxy: a request
+//     naming another in x-amz-expected-bucket-owner is denied, as S3 denies
+//     it, and one naming none is denied too, standing for a security
+//     review's rule that every call name the owner (S3 has no condition key
+//     a bucket policy could require it with).
 type Policy struct {
-	// KMSKeyID is the key every object must be encrypted with, as sent in
-	// x-amz-server-side-encryption-aws-kms-key-id (a key ARN, usually).
-	KMSKeyID string
-	// Owner is the account id that owns every bucket behind the proxy.
-	Owner string
+	Bucket BucketPolicy
+	Owner  string
 }
 
 // Refusal is a request the proxy refused, and why.
@@ -147,10 +142,10 @@ func (p *PolicyProxy) check(r *http.Request, op, bucket, key string) (Refusal, b
 	case !creating[op] && (sse != "" || keyID != ""):
 		return deny(http.StatusBadRequest, "InvalidArgument", "x-amz-server-side-encryption header is not supported for this operation ("+op+")")
 	case !creating[op]:
-	case sse != "aws:kms" && sse != "aws:kms:dsse":
-		return deny(http.StatusForbidden, "AccessDenied", fmt.Sprintf("x-amz-server-side-encryption %q: the bucket policy denies s3:PutObject without aws:kms", sse))
-	case keyID != p.policy.KMSKeyID:
-		return deny(http.StatusForbidden, "AccessDenied", fmt.Sprintf("x-amz-server-side-encryption-aws-kms-key-id %q: the bucket policy denies s3:PutObject with another key than %s", keyID, p.policy.KMSKeyID))
+	default:
+		if sid := p.policy.Bucket.deny(r.Header); sid != "" {
+			return deny(http.StatusForbidden, "AccessDenied", fmt.Sprintf("the bucket policy's statement %s denies s3:PutObject with x-amz-server-side-encryption %q and key %q", sid, sse, keyID))
+		}
 	}
 	return Refusal{}, true
 }

@@ -17,8 +17,8 @@ import (
 )
 
 const (
-	testKey   = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	testOwner = "111122223333"
+	testKey   = ExampleKMSKeyID
+	testOwner = ExampleOwner
 )
 
 // setHeader is a middleware that sets a request header, in the Build step
@@ -58,7 +58,7 @@ func unsigned(name, value string) func(*s3.Options) {
 func TestPolicyProxy(t *testing.T) {
 	direct := Client(t)
 	bucket := NewBucket(t, direct)
-	proxy := NewPolicyProxy(t, Policy{KMSKeyID: testKey, Owner: testOwner})
+	proxy := NewPolicyProxy(t, ExamplePolicy(t))
 	client := s3.NewFromConfig(Config(t), func(o *s3.Options) {
 		o.BaseEndpoint = aws.String(proxy.URL)
 		o.UsePathStyle = true
