@@ -62,6 +62,10 @@ type Options struct {
 	// S3Location reports whether a model reads s3:// documents and images
 	// itself; nil means none does, so their bytes are sent.
 	S3Location func(modelID string) bool
+	// BucketOwner is the bucketOwner of an s3Location whose record names
+	// none (--expected-bucket-owner): Bedrock then refuses to read a bucket
+	// of another account, as the run's own S3 calls do.
+	BucketOwner string
 }
 
 // Builder builds requests; it is safe for concurrent use.

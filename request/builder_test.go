@@ -120,6 +120,23 @@ func TestBuild(t *testing.T) {
 			},
 		},
 		{
+			name: "--expected-bucket-owner is the bucketOwner of s3 media whose record names none",
+			job:  func(o *request.Options) { o.BucketOwner = "123456789012" },
+			rec: reader.Record{ModelID: "amazon.nova-lite-v1:0", Messages: []reader.Message{{Role: "user", Content: []reader.Content{
+				{Image: &reader.Media{Format: "png", Location: "s3://bucket/b.png"}},
+				{Document: &reader.Media{Format: "pdf", Location: "s3://bucket/c.pdf", BucketOwner: "111122223333"}},
+				{Text: "Describe."},
+			}}}},
+			want: func(r *bedrock.Request) {
+				r.ModelID = "amazon.nova-lite-v1:0"
+				r.Messages = []bedrock.Message{{Role: "user", Content: []bedrock.Block{
+					{Image: &bedrock.Media{Format: "png", S3URI: "s3://bucket/b.png", BucketOwner: "123456789012"}},
+					{Document: &bedrock.Media{Format: "pdf", Name: "document 1", S3URI: "s3://bucket/c.pdf", BucketOwner: "111122223333"}},
+					{Text: "Describe."},
+				}}}
+			},
+		},
+		{
 			name: "cache the system prompt, tier, latency, guardrail",
 			job: func(o *request.Options) {
 				o.CacheSystem, o.ServiceTier, o.Latency = true, "flex", "optimized"

@@ -48,6 +48,9 @@ func (b *Builder) media(ctx context.Context, n *mediaCounter, m *reader.Media, d
 	}
 	if strings.HasPrefix(m.Location, "s3://") && b.opts.S3Location != nil && b.opts.S3Location(modelID) {
 		out.S3URI = m.Location
+		if out.BucketOwner == "" {
+			out.BucketOwner = b.opts.BucketOwner
+		}
 		return out, nil
 	}
 	if b.opts.Media == nil {

@@ -37,6 +37,7 @@ func setUpRequests(cfg *config.Config, media storage.Opener) (*requestSetup, err
 		Latency:     cfg.Latency,
 		Media:       media,
 		S3Location:  modelMatcher(cfg.S3LocationModels, defaultS3LocationModels),
+		BucketOwner: cfg.ExpectedBucketOwner,
 	}
 	if cfg.AdditionalFields != "" {
 		opts.AdditionalFields = json.RawMessage(cfg.AdditionalFields)

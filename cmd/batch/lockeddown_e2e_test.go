@@ -6,6 +6,7 @@ package main
 // expected bucket owner on every call, the way S3 would.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,6 +105,56 @@ func TestLockedDownRuns(t *testing.T) {
 				t.Errorf("the input was not read through the policy: %v", passed)
 			}
 		})
+	}
+}
+
+// TestLockedDownMedia reads a record's documents from S3 behind the policy:
+// the bytes the run reads itself go through it with the owner, and a model
+// that reads S3 itself gets the owner as the location's bucketOwner.
+func TestLockedDownMedia(t *testing.T) {
+	e := newS3Env(t)
+	proxy := newLockedDownProxy(t)
+	var seen observed
+	const nova, claude = "us.amazon.nova-lite-v1:0", "anthropic.claude-3-haiku-20240307-v1:0"
+	srv := startEmulator(t, bedrocktest.Options{Observe: seen.observe, S3LocationModels: []string{"amazon.nova-lite-v1:0"}})
+	report := []byte("Quarterly report. Revenue grew nine percent.")
+	e.put(t, "docs/report.txt", report)
+	var lines []string
+	for _, model := range []string{nova, claude} {
+		lines = append(lines, fmt.Sprintf(`{"id":%q,"model":%q,"prompt":"Summarize the attachment.","documents":[%q]}`,
+			model, model, e.uri("docs/report.txt")))
+	}
+	e.put(t, "in/records.jsonl", []byte(strings.Join(lines, "\n")))
+	args := append([]string{"run", "--input", e.uri("in/records.jsonl"), "--output", e.uri("out/"),
+		"--model", claude, "--s3-endpoint", proxy.URL, "--s3-location-models", "amazon.nova-*"}, lockedDownFlags...)
+	if res := runBatchS3(t, e.batchEnv(srv.URL), args...); res.code != exitOK {
+		t.Fatalf("exit %d, want 0\n%s", res.code, res.stderr)
+	}
+	proxy.CheckNoneRefused(t)
+	rows, _ := checkS3Output(t, e, "out/", "jsonl")
+	for _, r := range rows {
+		if r.Status != "ok" {
+			t.Errorf("%s: %s %s", r.ID, r.ErrorType, r.ErrorMessage)
+		}
+	}
+	for _, r := range seen.all() {
+		if len(r.Messages) != 1 || len(r.Messages[0].Documents) != 1 {
+			t.Fatalf("%s: sent %+v", r.ModelID, r.Messages)
+		}
+		doc := r.Messages[0].Documents[0]
+		switch r.ModelID {
+		case nova:
+			if doc.S3URI != e.uri("docs/report.txt") || doc.S3BucketOwner != lockedOwner {
+				t.Errorf("nova got %+v; want the s3Location with bucketOwner %s", doc, lockedOwner)
+			}
+		case claude:
+			if doc.Bytes != len(report) {
+				t.Errorf("claude got %+v; want the bytes, read through the policy", doc)
+			}
+		}
+	}
+	if n := len(seen.all()); n != 2 {
+		t.Errorf("%d calls, want 2", n)
 	}
 }
 
