@@ -86,6 +86,10 @@ func fullConfig() Config {
 		Shards:          8,
 		BatchResubmit:   true,
 		ControlEndpoint: "http://127.0.0.1:8080",
+		// Issue 17.
+		QuotaShare:            0.5,
+		NoOnDemand:            true,
+		ServiceQuotasEndpoint: "http://127.0.0.1:8081",
 	}
 }
 
