@@ -121,6 +121,23 @@ type QuotaReport struct {
 	// AchievedOfQuota is AchievedPerMinute over the tokens-per-minute
 	// quota (0 without one).
 	AchievedOfQuota float64 `json:"achieved_of_quota"`
+	// Sources says where each of the model's limits came from (issue 17).
+	Sources *LimitSources `json:"sources,omitempty"`
+}
+
+// LimitSources says where each of a model's limits came from.
+type LimitSources struct {
+	TokensPerMinute   LimitSource `json:"tokens_per_minute"`
+	RequestsPerMinute LimitSource `json:"requests_per_minute"`
+	TokensPerDay      LimitSource `json:"tokens_per_day"`
+}
+
+// LimitSource is where one limit came from: From is "flag" (a flag or the
+// job file), "service-quotas" (the account's quota, Quota its name) or
+// "unknown" (none: the run paced adaptively).
+type LimitSource struct {
+	From  string `json:"from"`
+	Quota string `json:"quota,omitempty"`
 }
 
 // Write writes m to the output: a reader sees the old manifest or the new

@@ -66,14 +66,15 @@ func (r *Run) Run(ctx context.Context) error {
 	deps.Logger.Info("run starting", "run_id", runID, "shard", cfg.Shard.String(), "inputs", len(r.inputs), "model", cfg.ModelID,
 		"concurrency", cfg.Concurrency, "limits", quotaOf(cfg.QuotaFor("")).String(), "output", r.out.URI(""),
 		"rows_already_in_output", r.ledger.Totals.Records)
-	warnNoMaxTokens(cfg, deps.Logger)
+	r.quotas.logQuotas(deps.Logger)
+	warnNoMaxTokens(cfg, r.quotas, deps.Logger)
 	var jobStates func() string
 	if route != nil {
 		jobStates = func() string { return describeParts(route.route.Parts()) }
 	}
 	background.Go(func() error { showProgress(bgCtx, deps, p, jobStates); return nil })
 	if cfg.Shard.Sharded() {
-		background.Go(func() error { watchSiblings(bgCtx, deps, cfg.Shard, r.out, r.limiter.SetShare); return nil })
+		background.Go(func() error { watchSiblings(bgCtx, deps, cfg.Shard, r.out, r.setShare); return nil })
 	}
 
 	summary, runErr := p.Run(ctx, stop)
@@ -114,7 +115,7 @@ func (r *Run) pipelineOptions() pipeline.Options {
 		EchoModelInput:  cfg.OutputStyle == config.StyleBedrockBatch,
 		Retry:           pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
 		CommitInterval:  cfg.CommitInterval,
-		Limiter:         pipeline.RateLimited(r.limiter),
+		Limiter:         r.pacer(),
 		StopAfterErrors: stopAfter,
 	}
 	if r.setup.schema != nil {

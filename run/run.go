@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/bedrock-batch/bedrock-batch/accountquota"
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/clock"
 	"github.com/bedrock-batch/bedrock-batch/config"
@@ -52,6 +53,11 @@ type Deps struct {
 	// 250 ms on a terminal); SiblingInterval how often a shard looks for
 	// siblings that finished (default 15 s).
 	ProgressInterval, SiblingInterval time.Duration
+	// Quotas reads the account's quotas from Service Quotas when the run
+	// opens, and Catalog names the models they use (issue 17); without
+	// Quotas none are read, and without Catalog only the shipped names.
+	Quotas  accountquota.Lister
+	Catalog accountquota.Catalog
 }
 
 func (d Deps) withDefaults() Deps {
@@ -91,6 +97,7 @@ type Run struct {
 	ledger  *ledger.Ledger
 	setup   *requestSetup
 	limiter *ratelimit.Models
+	quotas  *runQuotas // the account's, read at Open
 
 	// Set by Run, for Close.
 	ran      bool
@@ -123,7 +130,8 @@ func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	if r.setup, err = setUpRequests(cfg, deps.Storage); err != nil {
 		return nil, setup(err)
 	}
-	if r.limiter, err = newLimiter(cfg); err != nil {
+	r.quotas = readQuotas(ctx, cfg, deps)
+	if r.limiter, err = newLimiter(cfg, r.quotas); err != nil {
 		return nil, setup(err)
 	}
 	return r, nil
