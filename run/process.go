@@ -97,6 +97,7 @@ func (r *Run) Run(ctx context.Context) error {
 	r.manifest = r.buildManifest(runID, source, sink.Files(), summary, runErr)
 	if route != nil {
 		r.manifest.BatchJobs = batchJobsOf(route.route.Parts())
+		r.manifest.WholeJobsOnDemand = r.wholeJobWarnings(route.route, summary.Totals)
 	}
 	return runErr
 }
