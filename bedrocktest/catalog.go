@@ -82,7 +82,6 @@ func (h *Handler) listedModels() []string {
 // listFoundationModels answers ListFoundationModels (GET /foundation-models), the fields of
 // the SDK's FoundationModelSummary deserializer.
 func (h *Handler) listFoundationModels(w http.ResponseWriter, r *http.Request) {
-	h.stats.requests.Add(1)
 	type summary struct {
 		ModelArn                   string            `json:"modelArn"`
 		ModelID                    string            `json:"modelId"`
@@ -121,7 +120,6 @@ var profileRegions = map[string][]string{
 // profile of a known model ("us.<model id>"), or one of Options.Account.ApplicationProfiles
 // (by id or ARN).
 func (h *Handler) getInferenceProfile(w http.ResponseWriter, r *http.Request) {
-	h.stats.requests.Add(1)
 	ident := r.PathValue("inferenceProfileIdentifier")
 	region := signedRegion(r)
 	id := ident[strings.LastIndexByte(ident, '/')+1:]

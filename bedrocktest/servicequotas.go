@@ -18,7 +18,6 @@ const (
 
 // serveServiceQuotas answers POST / for Service Quotas: ListServiceQuotas only.
 func (h *Handler) serveServiceQuotas(w http.ResponseWriter, r *http.Request) {
-	h.stats.requests.Add(1)
 	switch target := r.Header.Get("X-Amz-Target"); target {
 	case serviceQuotasTarget + "ListServiceQuotas":
 		h.listServiceQuotas(w, r)
