@@ -262,7 +262,7 @@ func (r *Route) collectPart(ctx context.Context, stop <-chan struct{}, p *batchi
 		return err
 	}
 	send := func(row *writer.Row) error {
-		row.Metadata = metadata[row.ID]
+		row.Metadata = metadata.of(row.ID)
 		select {
 		case rows <- row:
 			return nil
@@ -301,7 +301,7 @@ func (r *Route) collectPart(ctx context.Context, stop <-chan struct{}, p *batchi
 		if err != nil {
 			return err
 		}
-		rec.Metadata = metadata[id]
+		rec.Metadata = metadata.of(id)
 		left = append(left, rec)
 		leftInputs = append(leftInputs, stagedRecord{id, modelInput})
 		return nil
@@ -346,7 +346,7 @@ func (r *Route) recordsOf(ctx context.Context, p *batchinfer.Part, skip func(id 
 			return nil
 		}
 		rec, err := fallbackRecord(ctx, p, id, modelInput)
-		rec.Metadata = metadata[id]
+		rec.Metadata = metadata.of(id)
 		out = append(out, rec)
 		return err
 	})

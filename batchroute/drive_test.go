@@ -149,7 +149,8 @@ func (e *driveEnv) driveErr(t *testing.T, r *Route) ([]*writer.Row, []reader.Rec
 			got = append(got, row)
 		}
 	}()
-	onDemand := r.OnDemand(&sliceSource{}, stop)
+	// The on-demand pass reads the same input as the plan, as in a run.
+	onDemand := r.OnDemand(records(int(r.expect)), stop)
 	fallback := make(chan struct{})
 	go func() {
 		defer close(fallback)

@@ -137,3 +137,21 @@ func TestDriveWholeJobOnDemand(t *testing.T) {
 		t.Errorf("%d on demand; whole jobs %+v", len(left), w)
 	}
 }
+
+// TestPlanOwnsWhatJobsAnswer: the plan owns the records of parts with a job (22 records staged:
+// parts of 10, 10 and a tail of 2), not a tail under
+// the minimum (the on-demand pass's), nor a record whose request did not build.
+func TestPlanOwnsWhatJobsAnswer(t *testing.T) {
+	e := newDriveEnv(t, batchjobs.Options{MinRecords: 5})
+	r := e.route(Options{Batch: batchinfer.Config{MinRecords: 5, MaxRecords: 10}})
+	recs := records(23)
+	(*recs)[4].Messages = nil // no prompt: the request does not build
+	if err := r.Prepare(context.Background(), recs, request.New(request.Options{ModelID: driveModel})); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{"r000": true, "r020": true, "r021": false, "r022": false, "r004": false} {
+		if got := r.Owns(id); got != want {
+			t.Errorf("Owns(%s) = %v, want %v", id, got, want)
+		}
+	}
+}

@@ -1,15 +1,14 @@
 package batchroute
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"os"
+	"sort"
 
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/storage"
@@ -116,10 +115,29 @@ func (w *metadataWriter) abort() {
 	}
 }
 
+// partMetadata is the metadata of a part's records, by id hash, sorted: a
+// few dozen bytes a record, not a map's hundred.
+type partMetadata []metadataEntry
+
+type metadataEntry struct {
+	h        uint64
+	metadata json.RawMessage
+}
+
+// of returns a record's metadata, nil when it has none.
+func (m partMetadata) of(id string) json.RawMessage {
+	h := hashID(id)
+	i := sort.Search(len(m), func(i int) bool { return m[i].h >= h })
+	if i < len(m) && m[i].h == h {
+		return m[i].metadata
+	}
+	return nil
+}
+
 // metadataOf reads the metadata of a part's records: its file, or for a
 // part of an earlier plan its model's.
-func (r *Route) metadataOf(ctx context.Context, p *batchinfer.Part) (map[string]json.RawMessage, error) {
-	m := make(map[string]json.RawMessage)
+func (r *Route) metadataOf(ctx context.Context, p *batchinfer.Part) (partMetadata, error) {
+	var m partMetadata
 	name := p.Meta
 	if name == "" {
 		name = metadataName(r.state.RunKey, p.Model)
@@ -127,27 +145,22 @@ func (r *Route) metadataOf(ctx context.Context, p *batchinfer.Part) (map[string]
 	data, err := r.store.Get(ctx, name)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		// No record of the part had metadata.
+		return nil, nil // no record of the part had metadata
 	case err != nil:
 		return nil, fmt.Errorf("reading the staged metadata of %s: %w", p.Name, err)
-	default:
-		br := bufio.NewReader(bytes.NewReader(data))
-		for {
-			line, err := br.ReadBytes('\n')
-			if len(bytes.TrimSpace(line)) > 0 {
-				var l metadataLine
-				if err := json.Unmarshal(line, &l); err != nil {
-					return nil, fmt.Errorf("reading the staged metadata of %s: %w", p.Name, err)
-				}
-				m[l.ID] = l.Metadata
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
 	}
+	for len(data) > 0 {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var l metadataLine
+		if err := json.Unmarshal(line, &l); err != nil {
+			return nil, fmt.Errorf("reading the staged metadata of %s: %w", p.Name, err)
+		}
+		m = append(m, metadataEntry{h: hashID(l.ID), metadata: l.Metadata})
+	}
+	sort.Slice(m, func(i, j int) bool { return m[i].h < m[j].h })
 	return m, nil
 }

@@ -40,7 +40,8 @@ func (r *Route) Prepare(ctx context.Context, records reader.Source, builder pipe
 		cfg.RunKey = cfg.RunKey + "-" + randomHex(3)
 	}
 	r.jobs = batchinfer.NewJobs(r.control, r.store, cfg)
-	if state == nil {
+	planned := state == nil
+	if planned {
 		if state, err = r.plan(ctx, records, builder, cfg); err != nil {
 			return err
 		}
@@ -50,15 +51,26 @@ func (r *Route) Prepare(ctx context.Context, records reader.Source, builder pipe
 		}
 	}
 	r.state = state
+	r.planned = planned
 	for i := range state.Parts {
 		p := &state.Parts[i]
-		if p.OnDemand && !r.opts.NoOnDemand {
-			continue
+		if planned && !p.OnDemand {
+			continue // owned: the plan left out only what it did not stage
 		}
 		err := r.jobs.Inputs(ctx, p, func(id string, _ json.RawMessage) error {
-			r.owned.Add(hashID(id))
-			if p.OnDemand && !r.settled(id) {
-				r.unanswered++ // a tail under the minimum, and nothing goes on demand
+			h := hashID(id)
+			switch {
+			case p.OnDemand && r.opts.NoOnDemand:
+				r.owned.Add(h) // a tail under the minimum, and nothing goes on demand
+				if !r.settled(id) {
+					r.unanswered++
+				}
+			case p.OnDemand && planned:
+				r.left.Add(h) // a tail under the minimum: the on-demand pass's
+			case p.OnDemand:
+				r.owned.Or(h, idTail)
+			default:
+				r.owned.Add(h)
 			}
 			return nil
 		})
@@ -80,6 +92,8 @@ func (r *Route) plan(ctx context.Context, records reader.Source, builder pipelin
 		stager.Abort()
 		meta.abort()
 	}
+	// seen finds the repeats of an id, left for the on-demand pass to give
+	// their DuplicateID rows; it is dropped when the plan ends.
 	var seen idset.Set
 	staged := 0
 	for {
@@ -99,16 +113,19 @@ func (r *Route) plan(ctx context.Context, records reader.Source, builder pipelin
 			continue // the on-demand pass gives it its DuplicateID row
 		}
 		seen.Add(h)
+		r.expect++
 		req, err := builder.Build(ctx, &rec)
 		if err != nil {
 			if ctx.Err() != nil {
 				abort()
 				return nil, ctx.Err()
 			}
+			r.left.Add(h) // its error row is the on-demand pass's
 			continue
 		}
 		input, err := request.ModelInput(req)
 		if err != nil {
+			r.left.Add(h)
 			continue
 		}
 		if err := stager.Add(ctx, rec.ID, req.ModelID, input); err != nil {

@@ -70,9 +70,19 @@ type Route struct {
 	states  storage.Dir      // the output, which keeps the state file
 	settled Settled
 
-	mu       sync.Mutex
-	state    *batchinfer.State
-	owned    idset.Set // ids in parts a job owns (with NoOnDemand, every staged id)
+	mu    sync.Mutex
+	state *batchinfer.State
+	// Which records a job owns, for the on-demand pass to skip. A route
+	// that planned this run knows the few it did not stage (left: records
+	// whose request did not build, and tails under the minimum unless
+	// NoOnDemand keeps those too), and expects the on-demand pass to read
+	// exactly the records the plan read (expect). A route that re-attached
+	// to an earlier plan holds every id its parts stage (owned: 8 bytes an
+	// id), tails marked idTail.
+	planned  bool
+	left     idset.Set
+	expect   int64
+	owned    idset.Set
 	rows     []*writer.Row
 	fallback []reader.Record
 	done     bool          // every job finished and collected
@@ -168,11 +178,22 @@ func hashID(id string) uint64 {
 	return h.Sum64()
 }
 
-// Owns reports whether a job owns the record: the on-demand pass skips it.
+// idTail marks an id of Route.owned in a tail under the minimum, sent on
+// demand.
+const idTail = 1 << 1
+
+// Owns reports whether a job owns a record the on-demand pass reads
+// without error: that pass skips it. Once the pass has read the whole
+// input, the sets are dropped.
 func (r *Route) Owns(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.owned.Has(hashID(id))
+	h := hashID(id)
+	if r.planned {
+		return !r.left.Has(h)
+	}
+	st := r.owned.Get(h)
+	return st&idset.Member != 0 && st&idTail == 0
 }
 
 // WholeJobsOnDemand lists the parts all of whose records went on demand.

@@ -3,6 +3,7 @@ package batchroute
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -93,5 +94,39 @@ func TestStopAt(t *testing.T) {
 	got, estimate, basis := r.stopAt()
 	if want := deadline.Add(-5*time.Minute - 800*time.Second); !got.Equal(want) || estimate != 800*time.Second || basis != "1 s a record" {
 		t.Errorf("stopAt %s (estimate %s, basis %q), want %s (deadline less margin less 400+300+100 s on demand)", got, estimate, basis, want)
+	}
+}
+
+// TestOnDemandSourceChecksThePlansInput: after a plan of this run, the on-demand pass skips
+// every record but those the plan left, and stops with an error when it read other records
+// than the plan did (an input changed between them), rather than skip a record no job holds.
+func TestOnDemandSourceChecksThePlansInput(t *testing.T) {
+	for _, tt := range []struct {
+		input   sliceSource
+		wantIDs []string
+		wantErr bool
+	}{
+		{sliceSource{{ID: "a"}, {ID: "left"}, {ID: "b"}, {ID: "bad", Err: errors.New("not JSON")}}, []string{"left", "bad"}, false},
+		{sliceSource{{ID: "a"}, {ID: "left"}, {ID: "b"}, {ID: "new"}}, []string{"left"}, true},
+	} {
+		r := New(nil, nil, nil, func(string) bool { return false }, Options{})
+		r.state = &batchinfer.State{}
+		r.planned, r.expect = true, 3
+		r.left.Add(hashID("left"))
+		r.done = true
+		input := tt.input
+		src := r.OnDemand(&input, make(chan struct{}))
+		var ids []string
+		var err error
+		for {
+			var rec reader.Record
+			if rec, err = src.Next(context.Background()); err != nil {
+				break
+			}
+			ids = append(ids, rec.ID)
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(tt.wantIDs) || (err != io.EOF) == !tt.wantErr {
+			t.Errorf("records %v, end %v; want %v, an error %v", ids, err, tt.wantIDs, tt.wantErr)
+		}
 	}
 }
