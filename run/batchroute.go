@@ -78,7 +78,7 @@ func (r *Run) startBatchRoute(ctx context.Context, group *errgroup.Group, groupC
 	planFiles := reader.OpenFilesWith(r.deps.Storage, r.inputs).WithOptions(r.setup.reader)
 	defer planFiles.Close()
 	plan := &planFilter{source: planFiles, owner: cfg.Shard.Owns, settled: settled}
-	if err := route.Prepare(ctx, plan, r.setup.builder); err != nil {
+	if err := leanly(func() error { return route.Prepare(ctx, plan, r.setup.builder) }); err != nil {
 		return nil, err
 	}
 	rows := make(chan *writer.Row, 256)
