@@ -65,6 +65,41 @@ type Config struct {
 	SubnetIDs, SecurityGroupIDs []string
 	// Tags are put on every job.
 	Tags map[string]string
+	// ModelLimits, when set, gives a model limits of its own (the account's quotas for
+	// it): each field that is not zero replaces MinRecords, MaxRecords or MaxPartBytes for
+	// the model's parts, and MaxJobs caps its jobs submitted or in progress (0 = none).
+	ModelLimits func(model string) Limits
+}
+
+// Limits are one model's part and job limits.
+type Limits struct {
+	MinRecords, MaxRecords int
+	MaxPartBytes           int64
+	// MaxJobs caps the model's jobs submitted or in progress; 0 = no cap.
+	MaxJobs int
+}
+
+// Limits are the limits of model's parts and jobs: its own (ModelLimits) over the
+// configuration's, defaults filled in.
+func (c Config) Limits(model string) Limits {
+	c = c.withDefaults()
+	l := Limits{MinRecords: c.MinRecords, MaxRecords: c.MaxRecords, MaxPartBytes: c.MaxPartBytes}
+	if c.ModelLimits == nil {
+		return l
+	}
+	own := c.ModelLimits(model)
+	if own.MinRecords > 0 {
+		l.MinRecords = own.MinRecords
+	}
+	if own.MaxRecords > 0 {
+		l.MaxRecords = own.MaxRecords
+	}
+	if own.MaxPartBytes > 0 {
+		l.MaxPartBytes = own.MaxPartBytes
+	}
+	l.MaxJobs = own.MaxJobs
+	l.MinRecords = min(l.MinRecords, l.MaxRecords)
+	return l
 }
 
 // withDefaults fills in the zero fields.

@@ -44,7 +44,7 @@ func (j *Jobs) Submit(ctx context.Context, p *Part) error {
 	case j.err != nil:
 		return j.err
 	case p.OnDemand:
-		return fmt.Errorf("batchinfer: submit %s: an on-demand part (%d records, fewer than %d) has no job", p.Name, p.Records, j.cfg.MinRecords)
+		return fmt.Errorf("batchinfer: submit %s: an on-demand part (%d records, fewer than %d) has no job", p.Name, p.Records, j.cfg.Limits(p.Model).MinRecords)
 	case p.JobARN != "":
 		return nil
 	case j.cfg.RoleARN == "":
@@ -70,8 +70,11 @@ func (j *Jobs) Submit(ctx context.Context, p *Part) error {
 	j.cfg.lockDown(in)
 	out, err := j.control.CreateModelInvocationJob(ctx, in)
 	if err != nil {
-		if apiCode(err) == "ServiceQuotaExceededException" {
+		switch code := apiCode(err); {
+		case code == "ServiceQuotaExceededException":
 			return fmt.Errorf("batchinfer: submit %s: %w: %w", p.Name, ErrJobQuota, err)
+		case code == "ValidationException" && TooLarge(err.Error()):
+			return fmt.Errorf("batchinfer: submit %s: %w: %w", p.Name, ErrTooLarge, err)
 		}
 		return fmt.Errorf("batchinfer: submit %s: %w", p.Name, err)
 	}
@@ -92,6 +95,7 @@ func (j *Jobs) Refresh(ctx context.Context, p *Part) error {
 		return fmt.Errorf("batchinfer: refresh %s (%s): %w", p.Name, p.JobARN, err)
 	}
 	p.Status, p.Message = string(out.Status), aws.ToString(out.Message)
+	p.Processed, p.Succeeded, p.Failed = aws.ToInt64(out.ProcessedRecordCount), aws.ToInt64(out.SuccessRecordCount), aws.ToInt64(out.ErrorRecordCount)
 	return nil
 }
 

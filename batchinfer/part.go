@@ -22,6 +22,14 @@ type Part struct {
 	// Resubmits counts the jobs before this part's that held its records
 	// and ended without answering them (a part made to resubmit them).
 	Resubmits int `json:",omitempty"`
+	// Processed, Succeeded and Failed are the job's record counts as
+	// GetModelInvocationJob last gave them (processedRecordCount,
+	// successRecordCount, errorRecordCount), where Bedrock gives them.
+	Processed, Succeeded, Failed int64 `json:",omitempty"`
+	// Meta names the file that holds the metadata of the part's records
+	// (one of an earlier part for a part split or resubmitted from it); ""
+	// for a plan that kept it per model.
+	Meta string `json:",omitempty"`
 }
 
 // Job statuses, as types.ModelInvocationJobStatus spells them.

@@ -36,6 +36,7 @@ type Stager struct {
 // staging is one model's parts.
 type staging struct {
 	model string
+	lim   Limits // the model's part limits
 	dir   string
 	next  int    // number of the next part
 	done  []Part // committed
@@ -65,11 +66,11 @@ func (s *Stager) Add(ctx context.Context, id, model string, modelInput json.RawM
 	if err != nil {
 		return fmt.Errorf("batchinfer: record %q: %w", id, err)
 	}
-	if int64(len(line)) > s.cfg.MaxPartBytes {
-		return fmt.Errorf("batchinfer: record %q: its line is %d bytes, more than a part's %d", id, len(line), s.cfg.MaxPartBytes)
-	}
 	m := s.staging(model)
-	if m.obj != nil && (m.cur.Records >= s.cfg.MaxRecords || m.cur.Bytes+int64(len(line)) > s.cfg.MaxPartBytes) {
+	if int64(len(line)) > m.lim.MaxPartBytes {
+		return fmt.Errorf("batchinfer: record %q: its line is %d bytes, more than a part's %d", id, len(line), m.lim.MaxPartBytes)
+	}
+	if m.obj != nil && (m.cur.Records >= m.lim.MaxRecords || m.cur.Bytes+int64(len(line)) > m.lim.MaxPartBytes) {
 		if err := s.commit(m); err != nil {
 			return s.fail(err)
 		}
@@ -112,7 +113,7 @@ func (s *Stager) encode(id string, modelInput json.RawMessage) ([]byte, error) {
 func (s *Stager) staging(model string) *staging {
 	m := s.models[model]
 	if m == nil {
-		m = &staging{model: model, dir: modelDir(s.cfg.RunKey, model)}
+		m = &staging{model: model, lim: s.cfg.Limits(model), dir: modelDir(s.cfg.RunKey, model)}
 		s.models[model] = m
 		s.order = append(s.order, m)
 	}
@@ -155,7 +156,7 @@ func (s *Stager) commit(m *staging) error {
 	if err := obj.Commit(); err != nil {
 		return fmt.Errorf("batchinfer: committing %s: %w", m.cur.Name, err)
 	}
-	m.cur.OnDemand = m.cur.Records < s.cfg.MinRecords
+	m.cur.OnDemand = m.cur.Records < m.lim.MinRecords
 	m.done = append(m.done, m.cur)
 	return nil
 }
@@ -164,6 +165,15 @@ func (s *Stager) commit(m *staging) error {
 func (s *Stager) fail(err error) error {
 	s.err = err
 	return err
+}
+
+// Current is the name of model's open part, the one the last record of the model went
+// to; "" before the first.
+func (s *Stager) Current(model string) string {
+	if m := s.models[model]; m != nil && m.obj != nil {
+		return m.cur.Name
+	}
+	return ""
 }
 
 // Finish commits every open part and returns all the parts, by model in the order models

@@ -78,6 +78,8 @@ type driveEnv struct {
 	stage *storagetest.Dir
 	out   *storagetest.Dir
 	ctrl  *bedrock.Client
+	// watch, when set, is called each time the fake clock moves.
+	watch func()
 }
 
 func newDriveEnv(t *testing.T, batch batchjobs.Options) *driveEnv {
@@ -122,6 +124,16 @@ func records(n int) *sliceSource {
 // demand.
 func (e *driveEnv) drive(t *testing.T, r *Route) ([]*writer.Row, []reader.Record) {
 	t.Helper()
+	rows, left, err := e.driveErr(t, r)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return rows, left
+}
+
+// driveErr is drive, returning what Run returned.
+func (e *driveEnv) driveErr(t *testing.T, r *Route) ([]*writer.Row, []reader.Record, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	rows := make(chan *writer.Row, 16)
@@ -137,7 +149,8 @@ func (e *driveEnv) drive(t *testing.T, r *Route) ([]*writer.Row, []reader.Record
 			got = append(got, row)
 		}
 	}()
-	onDemand := r.OnDemand(&sliceSource{}, stop)
+	// The on-demand pass reads the same input as the plan, as in a run.
+	onDemand := r.OnDemand(records(int(r.expect)), stop)
 	fallback := make(chan struct{})
 	go func() {
 		defer close(fallback)
@@ -156,15 +169,16 @@ func (e *driveEnv) drive(t *testing.T, r *Route) ([]*writer.Row, []reader.Record
 	finished := make(chan struct{})
 	go func() {
 		for e.clock.Next(finished) {
+			if e.watch != nil {
+				e.watch()
+			}
 		}
 	}()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	err := <-done
 	close(finished)
 	<-collected
 	<-fallback
-	return got, left
+	return got, left, err
 }
 
 // TestDriveCollectsCompletedJobs: parts become jobs, the loop polls them
@@ -233,21 +247,24 @@ func TestDriveStopsJobsAtTheDeadline(t *testing.T) {
 	perRecord := 10 * time.Second
 	r := e.route(Options{
 		Deadline: start.Add(time.Hour), Margin: 5 * time.Minute,
-		OnDemandTime: func(p *batchinfer.Part) time.Duration { return time.Duration(p.Records) * perRecord },
-		Batch:        batchinfer.Config{MinRecords: 5, MaxRecords: 100},
+		OnDemandTime: func(p *batchinfer.Part, records int) (time.Duration, string) {
+			return time.Duration(records) * perRecord, "10 s a record"
+		},
+		Batch: batchinfer.Config{MinRecords: 5, MaxRecords: 100},
 	})
 	ctx := context.Background()
 	if err := r.Prepare(ctx, records(60), request.New(request.Options{ModelID: driveModel})); err != nil {
 		t.Fatal(err)
 	}
 	rows, left := e.drive(t, r)
-	// Stop at deadline - margin - 60 x 10 s = 45 min: about 27 records
-	// answered at 100 s each, the rest on demand.
+	// The job answers a record every 100 s, and the records it has not
+	// answered take 10 s each on demand: it runs until T = 55 min - (60 -
+	// T/100 s) x 10 s, that is 50 min, with 30 records answered.
 	if len(rows)+len(left) != 60 {
 		t.Fatalf("%d rows and %d on-demand records, want 60 in all", len(rows), len(left))
 	}
-	if len(rows) < 20 || len(rows) > 30 || len(left) == 0 {
-		t.Errorf("%d answered by the job, %d left on demand; want about 27 and 33", len(rows), len(left))
+	if len(rows) < 27 || len(rows) > 31 || len(left) == 0 {
+		t.Errorf("%d answered by the job, %d left on demand; want about 30 and 30", len(rows), len(left))
 	}
 	t.Logf("%d answered, %d on demand, stopped after %s", len(rows), len(left), e.clock.Now().Sub(start))
 	stopped := r.Parts()[0]

@@ -10,7 +10,6 @@ package batchroute
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/clock"
+	"github.com/bedrock-batch/bedrock-batch/internal/idset"
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/storage"
 	"github.com/bedrock-batch/bedrock-batch/writer"
@@ -36,8 +36,13 @@ type Options struct {
 	Deadline time.Time
 	// Margin is kept free before the Deadline (default 5 minutes).
 	Margin time.Duration
-	// OnDemandTime estimates how long a part's records take on demand.
-	OnDemandTime func(p *batchinfer.Part) time.Duration
+	// OnDemandTime estimates how long records of a part's model take on
+	// demand (records of the part, its input bytes in proportion), and
+	// says on what the estimate rests, for the log.
+	OnDemandTime func(p *batchinfer.Part, records int) (time.Duration, string)
+	// NoOnDemand sends nothing on demand: records no job answers keep no
+	// row, and Run ends with an error counting them.
+	NoOnDemand bool
 	// StateName is the state file's name in the output.
 	StateName string
 	// RetryErrors sends records a job failed with any error on demand,
@@ -65,18 +70,42 @@ type Route struct {
 	states  storage.Dir      // the output, which keeps the state file
 	settled Settled
 
-	mu       sync.Mutex
-	state    *batchinfer.State
-	owned    map[uint64]struct{} // ids in parts a job owns
+	mu    sync.Mutex
+	state *batchinfer.State
+	// Which records a job owns, for the on-demand pass to skip. A route
+	// that planned this run knows the few it did not stage (left: records
+	// whose request did not build, and tails under the minimum unless
+	// NoOnDemand keeps those too), and expects the on-demand pass to read
+	// exactly the records the plan read (expect). A route that re-attached
+	// to an earlier plan holds every id its parts stage (owned: 8 bytes an
+	// id), tails marked idTail.
+	planned  bool
+	left     idset.Set
+	expect   int64
+	owned    idset.Set
 	rows     []*writer.Row
 	fallback []reader.Record
 	done     bool          // every job finished and collected
 	changed  chan struct{} // closed and replaced when rows, fallback or done change
 	collect  map[string]bool
 	stopped  bool // the deadline stopped the jobs
-	// metadata are the staged records' metadata by model, read when a
-	// job of the model is collected (by the Run goroutine only).
-	metadata map[string]map[string]json.RawMessage
+	// wholeJobs are the parts all of whose records went on demand.
+	wholeJobs []WholeJob
+	// unanswered counts the records NoOnDemand left without a row.
+	unanswered int
+	// estimate is the last deadline plan logged, to log it again only
+	// when it changes.
+	estimate string
+}
+
+// WholeJob is a part none of whose records a job answered, all sent on
+// demand: its job failed, expired or was stopped, or it was never
+// submitted before the deadline.
+type WholeJob struct {
+	Model, Part, JobARN, Status, Message string
+	Records                              int
+	// Deadline is true when the deadline, not the job, sent them.
+	Deadline bool
 }
 
 // New returns a Route; nothing happens until Prepare.
@@ -91,15 +120,13 @@ func New(control batchinfer.Control, store, states storage.Dir, settled Settled,
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Route{
-		opts:     opts,
-		control:  control,
-		store:    store,
-		states:   states,
-		settled:  settled,
-		owned:    make(map[uint64]struct{}),
-		changed:  make(chan struct{}),
-		collect:  make(map[string]bool),
-		metadata: make(map[string]map[string]json.RawMessage),
+		opts:    opts,
+		control: control,
+		store:   store,
+		states:  states,
+		settled: settled,
+		changed: make(chan struct{}),
+		collect: make(map[string]bool),
 	}
 }
 
@@ -151,10 +178,34 @@ func hashID(id string) uint64 {
 	return h.Sum64()
 }
 
-// Owns reports whether a job owns the record: the on-demand pass skips it.
+// idTail marks an id of Route.owned in a tail under the minimum, sent on
+// demand.
+const idTail = 1 << 1
+
+// Owns reports whether a job owns a record the on-demand pass reads
+// without error: that pass skips it. Once the pass has read the whole
+// input, the sets are dropped.
 func (r *Route) Owns(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, ok := r.owned[hashID(id)]
-	return ok
+	h := hashID(id)
+	if r.planned {
+		return !r.left.Has(h)
+	}
+	st := r.owned.Get(h)
+	return st&idset.Member != 0 && st&idTail == 0
+}
+
+// WholeJobsOnDemand lists the parts all of whose records went on demand.
+func (r *Route) WholeJobsOnDemand() []WholeJob {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]WholeJob(nil), r.wholeJobs...)
+}
+
+// Unanswered counts the records NoOnDemand left without a row.
+func (r *Route) Unanswered() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.unanswered
 }

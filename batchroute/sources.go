@@ -3,8 +3,10 @@ package batchroute
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
+	"github.com/bedrock-batch/bedrock-batch/internal/idset"
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
@@ -20,6 +22,7 @@ type onDemand struct {
 	route     *Route
 	input     reader.Source
 	inputDone bool
+	read      int64 // records read without error
 	stop      <-chan struct{}
 }
 
@@ -28,13 +31,19 @@ func (o *onDemand) Next(ctx context.Context) (reader.Record, error) {
 		rec, err := o.input.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			o.inputDone = true
+			if err := o.route.inputRead(o.read); err != nil {
+				return reader.Record{}, err
+			}
 			break
 		}
 		if err != nil {
 			return rec, err
 		}
-		if rec.Err == nil && o.route.Owns(rec.ID) {
-			continue // a job's, not ours
+		if rec.Err == nil {
+			o.read++
+			if o.route.Owns(rec.ID) {
+				continue // a job's, not ours
+			}
 		}
 		return rec, nil
 	}
@@ -62,6 +71,23 @@ func (o *onDemand) Next(ctx context.Context) (reader.Record, error) {
 			return reader.Record{}, ctx.Err()
 		}
 	}
+}
+
+// inputRead drops the sets of which records jobs own once the on-demand
+// pass has read the input, the only reader of them (16 MB at a million
+// records when re-attached). A plan of this run checks the pass read what
+// it read: a record added to the inputs between the two would be skipped
+// as a job's, and so the run stops instead (run again: a re-attached route
+// checks every record against the staged parts).
+func (r *Route) inputRead(read int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	planned, expect := r.planned, r.expect
+	r.owned, r.left, r.planned = idset.Set{}, idset.Set{}, false
+	if planned && read != expect {
+		return fmt.Errorf("batch inference: the inputs changed while the run read them: the plan read %d records, the on-demand pass %d; run the same command again to finish", expect, read)
+	}
+	return nil
 }
 
 // Answered reads the rows Run sends, for the pipeline to write.

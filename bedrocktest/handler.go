@@ -16,6 +16,7 @@ import (
 type Handler struct {
 	opts     Options
 	quota    *quota
+	account  *accountQuota // Options.Account's quotas
 	cache    *promptCache
 	dice     *dice
 	mismatch *coin // Faults.SchemaMismatch
@@ -40,12 +41,13 @@ func NewHandler(opts Options) *Handler {
 	h := &Handler{
 		opts:     opts,
 		quota:    newQuota(opts, now),
+		account:  newAccountQuota(opts, now),
 		cache:    newPromptCache(opts, now),
 		dice:     newDice(opts.Faults, opts.Seed),
 		mismatch: newCoin(opts.Faults.SchemaMismatch, opts.Seed, 0x5c4e3a),
 		done:     make(chan struct{}),
 	}
-	h.batch = batchjobs.New(opts.Batch, opts.BatchStore, batchRuntime{h})
+	h.batch = batchjobs.New(withAccountBatch(opts), opts.BatchStore, batchRuntime{h})
 	h.mux = h.routes()
 	return h
 }
@@ -158,7 +160,7 @@ func (h *Handler) serveModel(w http.ResponseWriter, r *http.Request, stream bool
 
 	in := c.measure()
 	reserved := c.reservation(in.tokens, h.opts.defaultMaxTokens())
-	if msg := h.quota.admit(time.Now(), modelID, reserved); msg != "" {
+	if msg := h.admitQuota(time.Now(), modelID, reserved); msg != "" {
 		h.stats.throttled.Add(1)
 		mc.throttled.Add(1)
 		writeError(w, http.StatusTooManyRequests, errThrottling, msg)
@@ -167,7 +169,7 @@ func (h *Handler) serveModel(w http.ResponseWriter, r *http.Request, stream bool
 	burndown := h.opts.burndown(modelID)
 	used := float64(in.tokens) // quota tokens the call consumed, settled when it ends
 	defer func() {
-		h.quota.settle(time.Now(), modelID, reserved, used)
+		h.settleQuota(time.Now(), modelID, reserved, used)
 		mc.quotaTokens.Add(int64(math.Round(used)))
 	}()
 

@@ -4,27 +4,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest/batchjobs"
 )
 
-// geoPrefixes are the leading segments of cross-Region inference profile ids
-// ("us.anthropic.claude-...").
-var geoPrefixes = []string{"us", "eu", "apac", "global", "us-gov", "jp", "au", "ca"}
-
-// baseModelID strips what names a way to reach a model from its id: an ARN up to its last
-// "/" (foundation-model/, inference-profile/) and an inference profile's geography prefix, so
-// "arn:aws:bedrock:us-east-1:123:inference-profile/us.anthropic.claude-x" is
-// "anthropic.claude-x". An application inference profile's opaque id stays as it is.
-func baseModelID(id string) string {
-	if strings.HasPrefix(id, "arn:") {
-		if i := strings.LastIndexByte(id, '/'); i >= 0 {
-			id = id[i+1:]
-		}
-	}
-	if geo, rest, ok := strings.Cut(id, "."); ok && slices.Contains(geoPrefixes, geo) {
-		return rest
-	}
-	return id
-}
+// baseModelID is batchjobs.BaseModelID: the model an id calls, without an ARN's path or an
+// inference profile's geography.
+func baseModelID(id string) string { return batchjobs.BaseModelID(id) }
 
 // modelListed reports whether modelID, or its base model id, is in list.
 func modelListed(list []string, modelID string) bool {

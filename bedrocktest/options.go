@@ -158,6 +158,12 @@ type Options struct {
 
 	// Batch configures the batch jobs' schedule, quotas and injected failures.
 	Batch batchjobs.Options
+
+	// Account, when set, makes the emulator an AWS account with these Bedrock quotas (issue
+	// 17): Service Quotas' ListServiceQuotas lists them, ListFoundationModels and
+	// GetInferenceProfile name the models, and calls and batch jobs are held to them, on top
+	// of the quotas above. nil = ListServiceQuotas lists no Bedrock quota.
+	Account *AccountQuotas
 }
 
 // Quota is one model's server-side quotas; a zero field is no quota. See
@@ -203,6 +209,9 @@ func (o Options) String() string {
 	}
 	if o.BatchStore != nil {
 		fmt.Fprintf(&b, " batch={%s}", o.Batch)
+	}
+	if o.Account != nil {
+		fmt.Fprintf(&b, " account={%s}", o.Account)
 	}
 	return b.String()
 }

@@ -13,11 +13,10 @@ import (
 // the caller named it, while a '/' left unescaped makes another path, unknown.
 //
 // An operation added later is one more pattern on this mux, registered here or by the
-// subpackage that owns it as batchjobs.Service.Register does: GetFoundationModel
-// (GET /foundation-models/{modelIdentifier}), ListFoundationModels (GET /foundation-models),
-// GetInferenceProfile (GET /inference-profiles/{inferenceProfileIdentifier}), and Service
-// Quotas, whose JSON protocol posts every operation to / with an X-Amz-Target header (one
-// POST /{$} handler that dispatches on it). Anything no pattern matches falls to "/".
+// subpackage that owns it as batchjobs.Service.Register does, such as GetFoundationModel
+// (GET /foundation-models/{modelIdentifier}). Service Quotas' JSON protocol posts every
+// operation to / with an X-Amz-Target header: one POST /{$} handler dispatches on it.
+// Anything no pattern matches falls to "/".
 func (h *Handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /model/{modelId}/converse", h.serveConverse)
@@ -25,7 +24,9 @@ func (h *Handler) routes() *http.ServeMux {
 	mux.HandleFunc("POST /model/{modelId}/count-tokens", h.countTokens)
 	h.batch.Register(mux) // CreateModelInvocationJob, GetModelInvocationJob, ListModelInvocationJobs, StopModelInvocationJob
 	mux.HandleFunc("GET /foundation-models/{modelIdentifier}", h.serveFoundationModel)
-	mux.HandleFunc("GET /inference-profiles/{inferenceProfileIdentifier}", h.serveInferenceProfile)
+	mux.HandleFunc("GET /foundation-models", h.listFoundationModels)
+	mux.HandleFunc("GET /inference-profiles/{inferenceProfileIdentifier}", h.getInferenceProfile)
+	mux.HandleFunc("POST /{$}", h.serveServiceQuotas) // Service Quotas: the operation is in X-Amz-Target
 	mux.HandleFunc("/", h.unknownOperation)
 	return mux
 }
@@ -35,7 +36,7 @@ func (h *Handler) routes() *http.ServeMux {
 func (h *Handler) unknownOperation(w http.ResponseWriter, r *http.Request) {
 	h.stats.requests.Add(1)
 	writeError(w, http.StatusNotFound, errUnknownOperation, "bedrocktest serves no operation at "+r.Method+" "+r.URL.EscapedPath()+
-		" (it serves Converse, ConverseStream and CountTokens on POST /model/{modelId}/..., and the batch-inference control plane)")
+		" (it serves Converse, ConverseStream and CountTokens on POST /model/{modelId}/..., the batch-inference control plane, ListFoundationModels, GetInferenceProfile and Service Quotas' ListServiceQuotas)")
 }
 
 // cleanPath reports whether p is a path the mux takes as it is: rooted, with no empty, . or ..

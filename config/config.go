@@ -134,6 +134,23 @@ type Config struct {
 	CountTokens bool
 	// PricesFile overrides the shipped price table.
 	PricesFile string
+
+	// Issue 17: the account's own quotas. QuotaShare is the part of every
+	// quota (given or read) this run uses; NoOnDemand keeps the
+	// batch-inference routes from sending anything on demand;
+	// ServiceQuotasEndpoint overrides where the quotas are read.
+	QuotaShare            float64
+	NoOnDemand            bool
+	ServiceQuotasEndpoint string
+}
+
+// Share is the part of every quota the run uses: QuotaShare, or all of it
+// when that is unset (0).
+func (c *Config) Share() float64 {
+	if c.QuotaShare == 0 {
+		return 1
+	}
+	return c.QuotaShare
 }
 
 // Log formats.
@@ -239,6 +256,9 @@ func (c *Config) Validate() error {
 	case "", LogText, LogJSON:
 	default:
 		add("--log-format %q: want text or json", c.LogFormat)
+	}
+	if c.QuotaShare < 0 || c.QuotaShare > 1 {
+		add("--quota-share %g: want a fraction above 0 and at most 1", c.QuotaShare)
 	}
 	if len(problems) == 0 {
 		return nil

@@ -98,6 +98,10 @@ func fullConfig() Config {
 		BatchSubnets:        []string{"subnet-0123456789abcdef0", "subnet-0fedcba9876543210,subnet-11112222"},
 		BatchSecurityGroups: []string{"sg-0123456789abcdef0"},
 		Tags:                []string{"team=evals", "cost-center=4711"},
+		// Issue 17.
+		QuotaShare:            0.5,
+		NoOnDemand:            true,
+		ServiceQuotasEndpoint: "http://127.0.0.1:8081",
 	}
 }
 

@@ -159,6 +159,10 @@ var Options = []Option{
 	{Name: "count-tokens", Group: GroupQuota,
 		Help:  "count input tokens exactly with Bedrock's CountTokens (free; Claude models) instead of estimating: for --dry-run's totals, and in a run for each call's quota reservation",
 		Field: func(c *Config) any { return &c.CountTokens }},
+	// Issue 17: the account's own quotas, read from Service Quotas.
+	{Name: "quota-share", Arg: "F", Group: GroupQuota, Default: "1",
+		Help:  "use only this fraction (0 to 1) of each quota, given or read from Service Quotas: what other work on the same models leaves this run",
+		Field: func(c *Config) any { return &c.QuotaShare }},
 
 	{Name: "max-attempts", Arg: "N", Group: GroupRetries, Default: "20",
 		Help:  "calls per record at most, the first included, before it becomes an error row",
@@ -213,14 +217,14 @@ var Options = []Option{
 	{Name: "deadline-margin", Arg: "DURATION", Group: GroupRoute, Default: "5m",
 		Help:  "time kept free before --deadline",
 		Field: func(c *Config) any { return &c.DeadlineMargin }},
-	{Name: "batch-min-records", Arg: "N", Group: GroupRoute, Default: "100",
-		Help:  "fewest records a batch-inference job takes (the account's quota; fewer go on demand)",
+	{Name: "batch-min-records", Arg: "N", Group: GroupRoute,
+		Help:  "fewest records a batch-inference job takes; fewer go on demand (0 = the model's quota from Service Quotas, else 100)",
 		Field: func(c *Config) any { return &c.BatchMinRecords }},
-	{Name: "batch-max-records", Arg: "N", Group: GroupRoute, Default: "50000",
-		Help:  "most records in one batch-inference job (the account's quota)",
+	{Name: "batch-max-records", Arg: "N", Group: GroupRoute,
+		Help:  "most records in one batch-inference job (0 = the model's quota from Service Quotas, else 50000)",
 		Field: func(c *Config) any { return &c.BatchMaxRecords }},
 	{Name: "batch-max-bytes", Arg: "N", Group: GroupRoute,
-		Help:  "most bytes in one batch-inference job's input file (0 = Bedrock's default limit)",
+		Help:  "most bytes in one batch-inference job's input file (0 = the model's quota from Service Quotas, else Bedrock's default of 1 GB)",
 		Field: func(c *Config) any { return &c.BatchMaxBytes }},
 	{Name: "batch-poll", Arg: "DURATION", Group: GroupRoute, Default: "30s",
 		Help:  "first wait between job status checks (it doubles while nothing changes, to 5m)",
@@ -245,6 +249,10 @@ var Options = []Option{
 	{Name: "log-format", Arg: "FORMAT", Group: GroupLogs, Default: LogText,
 		Help:  "text (logfmt: key=value) or json (one JSON object a line, for CloudWatch Logs Insights and the like)",
 		Field: func(c *Config) any { return &c.LogFormat }},
+	// Issue 17: batch jobs that always fit.
+	{Name: "no-on-demand", Group: GroupRoute,
+		Help:  "with a batch-inference route, send nothing on demand: records no job answers (a tail under the minimum, records a job failed, a job that ended early) keep no row, and the run exits 1",
+		Field: func(c *Config) any { return &c.NoOnDemand }},
 
 	{Name: "region", Arg: "REGION", Group: GroupAWS,
 		Help:  "AWS region (default: from the AWS chain, e.g. AWS_REGION)",
@@ -271,6 +279,10 @@ var Options = []Option{
 	{Name: "expected-bucket-owner", Arg: "ACCOUNT_ID", Group: GroupAWS,
 		Help:  "account that must own every bucket the run touches: sent with every S3 call (S3 refuses a bucket of another account) and as batch-inference jobs' s3BucketOwner",
 		Field: func(c *Config) any { return &c.ExpectedBucketOwner }},
+	// Issue 17: where the account's quotas are read.
+	{Name: "service-quotas-endpoint", Arg: "URL", Group: GroupAWS,
+		Help:  "Service Quotas endpoint, where the account's Bedrock quotas are read at start (default: AWS_ENDPOINT_URL_SERVICE_QUOTAS, else the region's)",
+		Field: func(c *Config) any { return &c.ServiceQuotasEndpoint }},
 }
 
 // Lookup returns the option called name.

@@ -29,7 +29,7 @@ func sampleValue(o *Option) string {
 		return "true"
 	case *int, *int64, **int32:
 		return "7"
-	case **float32:
+	case **float32, *float64:
 		return "0.5"
 	case *time.Duration:
 		return "90s"

@@ -55,6 +55,12 @@ func setField(p any, text string) error {
 		}
 		v32 := float32(v)
 		*f = &v32
+	case *float64:
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("want a number, got %q", text)
+		}
+		*f = v
 	case *time.Duration:
 		v, err := time.ParseDuration(s)
 		if err != nil {
@@ -139,7 +145,7 @@ func (o *Option) want() string {
 			return "N or MODEL_ID=N, or a list of them"
 		}
 		return "an integer"
-	case **float32:
+	case **float32, *float64:
 		return "a number"
 	case *time.Duration:
 		return `a duration such as "90s"`
@@ -186,6 +192,11 @@ func text(p any) string {
 			return ""
 		}
 		return strconv.FormatFloat(float64(**f), 'g', -1, 32)
+	case *float64:
+		if *f == 0 {
+			return ""
+		}
+		return strconv.FormatFloat(*f, 'g', -1, 64)
 	case *time.Duration:
 		if *f == 0 {
 			return ""

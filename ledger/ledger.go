@@ -18,6 +18,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/bedrock-batch/bedrock-batch/internal/idset"
 	"github.com/bedrock-batch/bedrock-batch/shard"
 	"github.com/bedrock-batch/bedrock-batch/storage"
 	"github.com/bedrock-batch/bedrock-batch/tally"
@@ -38,14 +39,14 @@ const ErrorTypeDuplicateID = "DuplicateID"
 
 // Ledger is what the output already holds for one shard's records: which
 // ids have rows, and the totals of those rows. Ids are kept as 60-bit
-// hashes with their state in one uint64 each (idSet), so a million ids cost
+// hashes with their state in one uint64 each (idset.Set), so a million ids cost
 // about 16 MB, not the hundreds their text would; two ids colliding is
 // about a one in a billion chance at a million records.
 type Ledger struct {
 	// mu guards ids: the batch-inference route asks Settled while the
 	// run's reader marks the ids it has seen.
 	mu     sync.Mutex
-	ids    idSet
+	ids    idset.Set
 	Totals tally.Totals
 	// Files are the data files read.
 	Files []string
@@ -221,12 +222,12 @@ func settled(state uint8, retryErrors bool) bool {
 func (l *Ledger) state(h uint64) uint8 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.ids.get(h)
+	return l.ids.Get(h)
 }
 
 // mark adds bits to an id hash's state.
 func (l *Ledger) mark(h uint64, bits uint8) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.ids.or(h, bits)
+	l.ids.Or(h, bits)
 }

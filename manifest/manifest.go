@@ -74,6 +74,24 @@ type Manifest struct {
 	BatchJobs []BatchJob     `json:"batch_jobs,omitempty"`
 	Calls     Calls          `json:"calls"`
 	Options   *config.Config `json:"options"`
+	// WholeJobsOnDemand are batch-inference parts none of whose records
+	// a job answered, sent on demand instead (issue 17).
+	WholeJobsOnDemand []WholeJobOnDemand `json:"whole_jobs_on_demand,omitempty"`
+}
+
+// WholeJobOnDemand is a part all of whose records went on demand: its
+// job failed, expired or was stopped, or (Deadline) the deadline came
+// before its job; ExtraCostUSD is about what that cost above the batch
+// price (nil without a price).
+type WholeJobOnDemand struct {
+	Model        string   `json:"model"`
+	Part         string   `json:"part"`
+	JobARN       string   `json:"job_arn,omitempty"`
+	Status       string   `json:"status,omitempty"`
+	Message      string   `json:"message,omitempty"`
+	Records      int      `json:"records"`
+	Deadline     bool     `json:"deadline,omitempty"`
+	ExtraCostUSD *float64 `json:"extra_cost_usd,omitempty"`
 }
 
 // RunCounts are what one run did.
@@ -119,6 +137,10 @@ type BatchJob struct {
 	JobARN   string `json:"job_arn,omitempty"`
 	Status   string `json:"status,omitempty"`
 	Message  string `json:"message,omitempty"`
+	// Processed and Failed are the job's record counts as Bedrock last
+	// gave them (issue 17).
+	Processed int64 `json:"processed,omitempty"`
+	Failed    int64 `json:"failed,omitempty"`
 }
 
 // QuotaReport is one model's quota use in a run.
@@ -127,6 +149,23 @@ type QuotaReport struct {
 	// AchievedOfQuota is AchievedPerMinute over the tokens-per-minute
 	// quota (0 without one).
 	AchievedOfQuota float64 `json:"achieved_of_quota"`
+	// Sources says where each of the model's limits came from (issue 17).
+	Sources *LimitSources `json:"sources,omitempty"`
+}
+
+// LimitSources says where each of a model's limits came from.
+type LimitSources struct {
+	TokensPerMinute   LimitSource `json:"tokens_per_minute"`
+	RequestsPerMinute LimitSource `json:"requests_per_minute"`
+	TokensPerDay      LimitSource `json:"tokens_per_day"`
+}
+
+// LimitSource is where one limit came from: From is "flag" (a flag or the
+// job file), "service-quotas" (the account's quota, Quota its name) or
+// "unknown" (none: the run paced adaptively).
+type LimitSource struct {
+	From  string `json:"from"`
+	Quota string `json:"quota,omitempty"`
 }
 
 // Write writes m to the output, as the shard's manifest and, so the
@@ -217,6 +256,18 @@ func (m *Manifest) PrintSummary(w io.Writer, uri func(name string) string) {
 			fmt.Fprintf(w, ", %.0f tokens/min", m.Calls.SettledTokensPerMinute)
 		}
 		fmt.Fprintln(w)
+	}
+	for _, j := range m.WholeJobsOnDemand {
+		extra := "an unknown amount (no price for the model)"
+		if j.ExtraCostUSD != nil {
+			extra = fmt.Sprintf("about $%.4f", *j.ExtraCostUSD)
+		}
+		why := "its job ended " + j.Status
+		if j.Deadline {
+			why = "the deadline came first"
+		}
+		fmt.Fprintf(w, "warning: %d records of %s went on demand, not through batch inference (%s): %s more than the batch price\n",
+			j.Records, j.Model, why, extra)
 	}
 	for _, f := range m.OutputFiles {
 		fmt.Fprintf(w, "wrote %s\n", uri(f))

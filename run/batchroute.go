@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/ledger"
 	"github.com/bedrock-batch/bedrock-batch/manifest"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
-	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
@@ -50,7 +48,8 @@ func (r *Run) startBatchRoute(ctx context.Context, group *errgroup.Group, groupC
 		StateName:    cfg.Shard.BatchStateName(),
 		RetryErrors:  cfg.RetryErrors,
 		Resubmit:     cfg.BatchResubmit,
-		OnDemandTime: onDemandTime(cfg),
+		NoOnDemand:   cfg.NoOnDemand,
+		OnDemandTime: r.onDemandTime,
 		Logger:       r.deps.Logger,
 		Clock:        r.deps.Clock,
 		Batch: batchinfer.Config{
@@ -66,6 +65,7 @@ func (r *Run) startBatchRoute(ctx context.Context, group *errgroup.Group, groupC
 			SubnetIDs:        cfg.Subnets(),
 			SecurityGroupIDs: cfg.SecurityGroups(),
 			Tags:             cfg.BatchTags(),
+			ModelLimits:      r.batchLimits(),
 		},
 	}
 	if cfg.Deadline != "" {
@@ -84,7 +84,7 @@ func (r *Run) startBatchRoute(ctx context.Context, group *errgroup.Group, groupC
 	planFiles := reader.OpenFilesWith(r.deps.Storage, r.inputs).WithOptions(r.setup.reader)
 	defer planFiles.Close()
 	plan := &planFilter{source: planFiles, owner: cfg.Shard.Owns, settled: settled}
-	if err := route.Prepare(ctx, plan, r.setup.builder); err != nil {
+	if err := leanly(func() error { return route.Prepare(ctx, plan, r.setup.builder) }); err != nil {
 		return nil, err
 	}
 	rows := make(chan *writer.Row, 256)
@@ -125,33 +125,16 @@ func runKey(cfg *config.Config) string {
 	return key
 }
 
-// onDemandTime estimates how long a part's records take on demand at the
-// model's quota: each reserves its input (staged bytes / 4) and maxTokens;
-// without a tokens-per-minute quota, the requests-per-minute one; without
-// either, two seconds a call over the concurrency.
-func onDemandTime(cfg *config.Config) func(p *batchinfer.Part) time.Duration {
-	return func(p *batchinfer.Part) time.Duration {
-		q := cfg.QuotaFor(p.Model)
-		output := ratelimit.DefaultMaxOutput(p.Model)
-		if cfg.MaxTokens != nil {
-			output = int64(*cfg.MaxTokens)
-		}
-		tokens := float64(p.Bytes)/4 + float64(p.Records)*float64(output)
-		switch {
-		case q.TokensPerMinute > 0:
-			return time.Duration(tokens / float64(q.TokensPerMinute) * float64(time.Minute))
-		case q.RequestsPerMinute > 0:
-			return time.Duration(float64(p.Records) / float64(q.RequestsPerMinute) * float64(time.Minute))
-		}
-		return time.Duration(float64(p.Records) * 2 * float64(time.Second) / float64(max(cfg.Concurrency, 1)))
-	}
-}
-
-// describeParts counts the jobs by status, for the progress line.
+// describeParts counts the jobs by status, for the progress line, and the
+// records unfinished jobs have processed and failed.
 func describeParts(parts []batchinfer.Part) string {
 	counts := map[string]int{}
 	var order []string
+	var records, processed, failed int64
 	for _, p := range parts {
+		if p.JobARN != "" && !batchinfer.Finished(p.Status) {
+			records, processed, failed = records+int64(p.Records), processed+p.Processed, failed+p.Failed
+		}
 		status := p.Status
 		if p.OnDemand {
 			status = "on-demand part"
@@ -166,6 +149,9 @@ func describeParts(parts []batchinfer.Part) string {
 	for _, s := range order {
 		fmt.Fprintf(&b, " %d %s", counts[s], s)
 	}
+	if records > 0 {
+		fmt.Fprintf(&b, " (running: %d of %d records processed, %d failed)", processed, records, failed)
+	}
 	return b.String()
 }
 
@@ -174,7 +160,7 @@ func batchJobsOf(parts []batchinfer.Part) []manifest.BatchJob {
 	out := make([]manifest.BatchJob, len(parts))
 	for i, p := range parts {
 		out[i] = manifest.BatchJob{Model: p.Model, Input: p.Name, Records: p.Records, OnDemand: p.OnDemand,
-			JobARN: p.JobARN, Status: p.Status, Message: p.Message}
+			JobARN: p.JobARN, Status: p.Status, Message: p.Message, Processed: p.Processed, Failed: p.Failed}
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/bedrock-batch/bedrock-batch/accountquota"
 	"github.com/bedrock-batch/bedrock-batch/modelid"
 )
 
@@ -19,8 +20,8 @@ import (
 // there are and where each is in its lifecycle (*bedrock.Client of
 // service/bedrock).
 type Catalog interface {
+	accountquota.Catalog // ListFoundationModels, GetInferenceProfile
 	GetFoundationModel(ctx context.Context, params *bedrockctl.GetFoundationModelInput, optFns ...func(*bedrockctl.Options)) (*bedrockctl.GetFoundationModelOutput, error)
-	GetInferenceProfile(ctx context.Context, params *bedrockctl.GetInferenceProfileInput, optFns ...func(*bedrockctl.Options)) (*bedrockctl.GetInferenceProfileOutput, error)
 }
 
 var _ Catalog = (*bedrockctl.Client)(nil)

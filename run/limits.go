@@ -8,29 +8,36 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/ratelimit"
 )
 
-// newLimiter builds the per-model limiter of a run from the job's quotas
-// and burndown overrides.
-func newLimiter(cfg *config.Config) (*ratelimit.Models, error) {
+// newLimiter builds the per-model limiter of a run from the job's quotas,
+// the account's (quotas), and burndown overrides.
+func newLimiter(cfg *config.Config, quotas *runQuotas) (*ratelimit.Models, error) {
+	burndown, err := burndownTable(cfg)
+	if err != nil {
+		return nil, err
+	}
+	models := ratelimit.ModelsConfig{
+		Default:  quotaOf(cfg.QuotaFor("")),
+		PerModel: quotas.perModel(),
+		Burndown: burndown,
+		Share:    cfg.Share(),
+	}
+	if cfg.Shard.Sharded() {
+		models.Share = cfg.Share() / float64(cfg.Shard.Count)
+	}
+	return ratelimit.NewModels(models, nil), nil
+}
+
+// burndownTable is the built-in burndown table with the job's overrides.
+func burndownTable(cfg *config.Config) (ratelimit.BurndownTable, error) {
 	burndown := ratelimit.DefaultBurndown()
 	for _, b := range cfg.Burndown {
 		pattern, factor, err := ratelimit.ParseBurndown(b)
 		if err != nil {
-			return nil, fmt.Errorf("--burndown: %w", err)
+			return burndown, fmt.Errorf("--burndown: %w", err)
 		}
 		burndown = burndown.With(pattern, factor)
 	}
-	models := ratelimit.ModelsConfig{
-		Default:  quotaOf(cfg.QuotaFor("")),
-		PerModel: make(map[string]ratelimit.Quota),
-		Burndown: burndown,
-	}
-	for _, id := range cfg.QuotaModels() {
-		models.PerModel[id] = quotaOf(cfg.QuotaFor(id))
-	}
-	if cfg.Shard.Sharded() {
-		models.Share = 1 / float64(cfg.Shard.Count)
-	}
-	return ratelimit.NewModels(models, nil), nil
+	return burndown, nil
 }
 
 func quotaOf(q config.ModelQuota) ratelimit.Quota {
@@ -41,12 +48,12 @@ func quotaOf(q config.ModelQuota) ratelimit.Quota {
 // warnNoMaxTokens says once what sending no maxTokens costs: Bedrock then
 // reserves the model's whole maximum output against the quota when a call
 // starts.
-func warnNoMaxTokens(cfg *config.Config, logger *slog.Logger) {
+func warnNoMaxTokens(cfg *config.Config, quotas *runQuotas, logger *slog.Logger) {
 	if cfg.MaxTokens != nil {
 		return
 	}
 	model := cfg.ModelID
-	q := quotaOf(cfg.QuotaFor(model))
+	q := quotas.limits(model).quota
 	maxOutput := ratelimit.DefaultMaxOutput(model)
 	attrs := []any{"model", model, "reserved_per_call", maxOutput}
 	if n := ratelimit.MaxTokensCost(q, maxOutput); n >= 0 {
@@ -57,8 +64,8 @@ func warnNoMaxTokens(cfg *config.Config, logger *slog.Logger) {
 
 // limitsName says what a call waiting for its quota waits for, for the
 // progress display.
-func limitsName(cfg *config.Config) string {
-	q := cfg.QuotaFor(cfg.ModelID)
+func limitsName(cfg *config.Config, quotas *runQuotas) string {
+	q := quotas.limits(cfg.ModelID).quota
 	switch {
 	case q.TokensPerMinute > 0 || len(cfg.Quotas) > 0:
 		return "tokens per minute"

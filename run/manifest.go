@@ -22,7 +22,7 @@ func (r *Run) buildManifest(runID string, filter *ledger.Filter, files []string,
 	for i, q := range quotas {
 		rate.RequestsPerMinute += q.Rate.RequestsPerMinute
 		rate.TokensPerMinute += q.Rate.TokensPerMinute
-		reports[i] = manifest.QuotaReport{ModelReport: q, AchievedOfQuota: q.Utilization()}
+		reports[i] = manifest.QuotaReport{ModelReport: q, AchievedOfQuota: q.Utilization(), Sources: r.quotaSources(q.Model)}
 	}
 	thisRun := tally.Tokens{Input: summary.Tokens.Input, Output: summary.Tokens.Output, Total: summary.Tokens.Total,
 		CacheRead: summary.Tokens.CacheRead, CacheWrite: summary.Tokens.CacheWrite}

@@ -71,11 +71,12 @@ func (r *Run) Run(ctx context.Context) error {
 	r.ran = true // from here on, Close writes a manifest
 
 	deps.Logger.Info("run starting", "run_id", runID, "shard", cfg.Shard.String(), "inputs", len(r.inputs), "model", cfg.ModelID,
-		"concurrency", cfg.Concurrency, "limits", quotaOf(cfg.QuotaFor("")).String(), "output", r.out.URI(""),
+		"concurrency", cfg.Concurrency, "limits", r.quotas.limits(cfg.ModelID).quota.String(), "output", r.out.URI(""),
 		"rows_already_in_output", r.ledger.Totals.Records)
-	warnNoMaxTokens(cfg, deps.Logger)
+	r.quotas.logQuotas(deps.Logger)
+	warnNoMaxTokens(cfg, r.quotas, deps.Logger)
 	shown := &progress{deps: deps, pipeline: p, filter: source, prices: r.prices, inputs: -1,
-		limits: limitsName(cfg), sharded: cfg.Shard.Sharded(), calls: cfg.Concurrency,
+		limits: limitsName(cfg, r.quotas), sharded: cfg.Shard.Sharded(), calls: cfg.Concurrency,
 		samples: []sample{{at: deps.Clock.Now()}}}
 	if route != nil {
 		shown.jobStates = func() string { return describeParts(route.route.Parts()) }
@@ -88,7 +89,7 @@ func (r *Run) Run(ctx context.Context) error {
 	}
 	background.Go(func() error { shown.show(bgCtx); return nil })
 	if cfg.Shard.Sharded() {
-		background.Go(func() error { watchSiblings(bgCtx, deps, cfg.Shard, r.out, r.limiter.SetShare); return nil })
+		background.Go(func() error { watchSiblings(bgCtx, deps, cfg.Shard, r.out, r.setShare); return nil })
 	}
 
 	summary, runErr := p.Run(ctx, stop)
@@ -116,6 +117,7 @@ func (r *Run) Run(ctx context.Context) error {
 	r.manifest = r.buildManifest(runID, source, sink.Files(), summary, runErr)
 	if route != nil {
 		r.manifest.BatchJobs = batchJobsOf(route.route.Parts())
+		r.manifest.WholeJobsOnDemand = r.wholeJobWarnings(route.route, summary.Totals)
 	}
 	return runErr
 }
@@ -134,7 +136,7 @@ func (r *Run) pipelineOptions() pipeline.Options {
 		EchoModelInput:  cfg.OutputStyle == config.StyleBedrockBatch,
 		Retry:           pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
 		CommitInterval:  cfg.CommitInterval,
-		Limiter:         pipeline.RateLimited(r.limiter),
+		Limiter:         r.pacer(),
 		StopAfterErrors: stopAfter,
 	}
 	if r.setup.schema != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/bedrock-batch/bedrock-batch/accountquota"
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/clock"
 	"github.com/bedrock-batch/bedrock-batch/config"
@@ -43,7 +44,9 @@ type Deps struct {
 	Region      string
 	Credentials aws.CredentialsProvider
 	// Catalog is the Bedrock control plane's list of models, to check the
-	// run's models are not past their end of life; nil is not checked.
+	// run's models are not past their end of life and to name the models
+	// the account's quotas speak of; nil checks nothing and reads only the
+	// shipped names.
 	Catalog Catalog
 	// Logger gets what the run has to say; nil discards it.
 	Logger *slog.Logger
@@ -62,6 +65,9 @@ type Deps struct {
 	// 250 ms on a terminal); SiblingInterval how often a shard looks for
 	// siblings that finished (default 15 s).
 	ProgressInterval, SiblingInterval time.Duration
+	// Quotas reads the account's quotas from Service Quotas when the run
+	// opens (Catalog names the models they use); without it none are read.
+	Quotas accountquota.Lister
 }
 
 func (d Deps) withDefaults() Deps {
@@ -101,6 +107,7 @@ type Run struct {
 	ledger  *ledger.Ledger
 	setup   *requestSetup
 	limiter *ratelimit.Models
+	quotas  *runQuotas // the account's, read at Open
 
 	// options is the record of the answer options to write, nil when the
 	// output already holds it.
@@ -149,7 +156,8 @@ func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	if r.setup, err = setUpRequests(cfg, deps.Storage); err != nil {
 		return nil, setup(err)
 	}
-	if r.limiter, err = newLimiter(cfg); err != nil {
+	r.quotas = readQuotas(ctx, cfg, deps)
+	if r.limiter, err = newLimiter(cfg, r.quotas); err != nil {
 		return nil, setup(err)
 	}
 	if err := r.checkModels(ctx, append([]string{cfg.ModelID}, cfg.QuotaModels()...)); err != nil {

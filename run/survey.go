@@ -45,6 +45,7 @@ type Survey struct {
 	inputs    []reader.Input
 	out       storage.Dir
 	ledger    tally.Totals
+	quotas    *runQuotas
 	validated bool
 }
 
@@ -93,7 +94,7 @@ func (r *Run) survey(ctx context.Context, limit int64, counter pipeline.Counter)
 	defer files.Close()
 	source := ledger.NewFilter(files, r.cfg.Shard, r.ledger, r.cfg.RetryErrors)
 	s := &Survey{Exact: counter != nil, Models: map[string]*ModelSurvey{},
-		cfg: r.cfg, prices: r.prices, inputs: r.inputs, out: r.out, ledger: r.ledger.Totals}
+		cfg: r.cfg, prices: r.prices, inputs: r.inputs, out: r.out, ledger: r.ledger.Totals, quotas: r.quotas}
 	counting, countCtx := errgroup.WithContext(ctx)
 	counting.SetLimit(max(r.cfg.Concurrency, 1))
 	defer counting.Wait()
@@ -201,9 +202,7 @@ func (s *Survey) describe(w io.Writer) {
 	cfg := s.cfg
 	fmt.Fprintf(w, "model %s, %d input files, output %s (%s), shard %s, concurrency %d, quota per model: %s\n",
 		cfg.ModelID, len(s.inputs), s.out.URI(""), cfg.OutputFormat, cfg.Shard, cfg.Concurrency, quotaOf(cfg.QuotaFor("")))
-	for _, id := range cfg.QuotaModels() {
-		fmt.Fprintf(w, "  quota of %s: %s\n", id, quotaOf(cfg.QuotaFor(id)))
-	}
+	s.describeLimits(w)
 	for _, in := range s.inputs {
 		fmt.Fprintf(w, "  input %s (%s)\n", in.Path, in.Format)
 	}
@@ -248,13 +247,14 @@ func (s *Survey) printEstimate(w io.Writer) {
 		// Each model has its own quota: the run takes as long as the
 		// slowest model.
 		mm := 0.0
-		if cfg.RequestsPerMinute > 0 {
-			mm = float64(m.Records) / float64(cfg.RequestsPerMinute)
+		q := s.quotas.limits(id).quota
+		if q.RequestsPerMinute > 0 {
+			mm = float64(m.Records) / (float64(q.RequestsPerMinute) * cfg.Share())
 		}
-		if cfg.TokensPerMinute > 0 {
+		if q.TokensPerMinute > 0 {
 			// Settled usage is input plus real output; with output unknown,
 			// count half the maximum.
-			mm = math.Max(mm, float64(m.InputTokens+m.MaxOutput/2)/float64(cfg.TokensPerMinute))
+			mm = math.Max(mm, float64(m.InputTokens+m.MaxOutput/2)/(float64(q.TokensPerMinute)*cfg.Share()))
 		}
 		minutes = math.Max(minutes, mm)
 	}
@@ -268,6 +268,6 @@ func (s *Survey) printEstimate(w io.Writer) {
 	if minutes > 0 {
 		fmt.Fprintf(w, "time at the given limits: about %s\n", (time.Duration(minutes * float64(time.Minute))).Round(time.Second))
 	} else {
-		fmt.Fprintln(w, "time: no --rpm/--tpm given, so it depends on the quota found while running")
+		fmt.Fprintln(w, "time: no --rpm/--tpm given and none read from Service Quotas, so it depends on the quota found while running")
 	}
 }

@@ -139,7 +139,12 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, http.StatusBadRequest, errServiceQuota, fmt.Sprintf("You have reached the maximum of %d batch inference jobs submitted or in progress. Wait for a job to finish, or stop one, and try again.", limit))
 		return
 	}
-	j, msg := s.newJob(r.Context(), spec, req.ClientRequestToken, region(r))
+	o, model := s.opts.forModel(spec.modelID)
+	if limit := model.MaxActiveJobs; limit > 0 && s.activeOf(r.Context(), spec.modelID) >= limit {
+		s.reject(w, http.StatusBadRequest, errServiceQuota, fmt.Sprintf("You have reached the maximum of %d batch inference jobs submitted or in progress using the base model %s (quota \"Sum of in-progress and submitted batch inference jobs using a base model\"). Wait for a job to finish, or stop one, and try again.", limit, BaseModelID(spec.modelID)))
+		return
+	}
+	j, msg := s.newJob(r.Context(), o, model, spec, req.ClientRequestToken, SignedRegion(r))
 	if msg != "" {
 		s.reject(w, http.StatusBadRequest, errValidation, msg)
 		return
@@ -156,24 +161,29 @@ func (s *Service) reject(w http.ResponseWriter, status int, errorType, msg strin
 }
 
 // newJob reads the job's input and schedules it, or says why the input is refused.
-func (s *Service) newJob(ctx context.Context, spec jobSpec, token, region string) (*job, string) {
+func (s *Service) newJob(ctx context.Context, o Options, model ModelLimits, spec jobSpec, token, region string) (*job, string) {
 	id := newJobID()
-	files, data, msg := s.readInputs(withAccess(ctx, Access{Owner: spec.inOwner}), spec.inURI)
+	files, data, msg := s.readInputs(withAccess(ctx, Access{Owner: spec.inOwner}), o, spec.inURI)
 	if msg != "" {
 		return nil, msg
 	}
 	records, malformed := parseRecords(id, files, data)
 	n := int64(len(records))
-	if lo := s.opts.minRecords(); n < lo {
+	if lo := o.minRecords(); n < lo {
 		return nil, fmt.Sprintf("The input has %d records, fewer than the minimum of %d records per batch inference job (quota \"Minimum number of records per batch inference job\").", n, lo)
 	}
-	if hi := s.opts.maxRecords(); n > hi {
+	if hi := o.maxRecords(); n > hi {
 		return nil, fmt.Sprintf("The input has %d records, more than the maximum of %d records per batch inference job (quota \"Records per batch inference job\").", n, hi)
+	}
+	if hi := model.MaxRecordsPerFile; hi > 0 {
+		if f, most := recordsPerFile(records, len(files)); most > hi {
+			return nil, fmt.Sprintf("The input file %s has %d records, more than the maximum of %d records per input file (quota \"Records per input file per batch inference job\").", files[f].key, most, hi)
+		}
 	}
 	now := s.opts.now()
 	j := &job{
 		id:        id,
-		arn:       "arn:aws:bedrock:" + region + ":" + account + ":model-invocation-job/" + id,
+		arn:       "arn:aws:bedrock:" + region + ":" + AccountID + ":model-invocation-job/" + id,
 		token:     token,
 		spec:      spec,
 		files:     files,
@@ -209,7 +219,7 @@ func (s *Service) newJob(ctx context.Context, spec jobSpec, token, region string
 
 // readInputs reads a job's input: the one .jsonl object the URI names, or every .jsonl
 // object under it taken as a prefix (a folder, at any depth, as the user guide allows).
-func (s *Service) readInputs(ctx context.Context, uri string) ([]inputFile, [][]byte, string) {
+func (s *Service) readInputs(ctx context.Context, o Options, uri string) ([]inputFile, [][]byte, string) {
 	bucket, key, _ := parseS3URI(uri)
 	prefix := key
 	if key != "" && !strings.HasSuffix(key, "/") {
@@ -219,7 +229,7 @@ func (s *Service) readInputs(ctx context.Context, uri string) ([]inputFile, [][]
 			if !strings.HasSuffix(key, ".jsonl") {
 				return nil, nil, fmt.Sprintf("The input file %s must be a JSONL file whose name ends in .jsonl.", uri)
 			}
-			if msg := s.checkSize(uri, int64(len(data)), int64(len(data))); msg != "" {
+			if msg := checkSize(o, uri, int64(len(data)), int64(len(data))); msg != "" {
 				return nil, nil, msg
 			}
 			return []inputFile{{key: key, outName: path.Base(key) + ".out"}}, [][]byte{data}, ""
@@ -244,7 +254,7 @@ func (s *Service) readInputs(ctx context.Context, uri string) ([]inputFile, [][]
 			return nil, nil, fmt.Sprintf("Amazon Bedrock could not read the input s3://%s/%s: %v", bucket, k, err)
 		}
 		total += int64(len(d))
-		if msg := s.checkSize("s3://"+bucket+"/"+k, int64(len(d)), total); msg != "" {
+		if msg := checkSize(o, "s3://"+bucket+"/"+k, int64(len(d)), total); msg != "" {
 			return nil, nil, msg
 		}
 		files = append(files, inputFile{key: k, outName: strings.TrimPrefix(k, prefix) + ".out"})
@@ -257,18 +267,18 @@ func (s *Service) readInputs(ctx context.Context, uri string) ([]inputFile, [][]
 }
 
 // checkSize applies the input file and job size quotas.
-func (s *Service) checkSize(uri string, size, total int64) string {
-	if hi := s.opts.maxFileBytes(); size > hi {
+func checkSize(o Options, uri string, size, total int64) string {
+	if hi := o.maxFileBytes(); size > hi {
 		return fmt.Sprintf("The input file %s is %d bytes, more than the maximum of %d bytes per input file (quota \"Batch inference input file size\").", uri, size, hi)
 	}
-	if hi := s.opts.maxJobBytes(); total > hi {
+	if hi := o.maxJobBytes(); total > hi {
 		return fmt.Sprintf("The job's input files are at least %d bytes, more than the maximum of %d bytes per job (quota \"Batch inference job size\").", total, hi)
 	}
 	return ""
 }
 
-// account is the account id in the emulator's job ARNs.
-const account = "123456789012"
+// AccountID is the account id in the emulator's ARNs.
+const AccountID = "123456789012"
 
 // newJobID returns 12 random lower-case alphanumerics, the shape of a job id (the last
 // segment of its ARN, which GetModelInvocationJob also accepts).
@@ -282,9 +292,9 @@ func newJobID() string {
 	return string(b[:])
 }
 
-// region is the region the client signed for (the SigV4 credential scope
+// SignedRegion is the region the client signed for (the SigV4 credential scope
 // Credential=AKID/DATE/REGION/SERVICE/aws4_request), used in job ARNs; us-east-1 without one.
-func region(r *http.Request) string {
+func SignedRegion(r *http.Request) string {
 	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
 	if ok {
 		if parts := strings.SplitN(cred, "/", 4); len(parts) == 4 && parts[2] != "" {

@@ -60,6 +60,10 @@ type Options struct {
 	// MaxActiveJobs caps the jobs neither finished nor stopped (0 = no cap); beyond it
 	// CreateModelInvocationJob is answered ServiceQuotaExceededException.
 	MaxActiveJobs int
+	// Models holds quotas of some models' own, by base model id (BaseModelID of a job's
+	// modelId): record and size bounds, records per input file, and jobs of the model
+	// submitted or in progress.
+	Models map[string]ModelLimits
 
 	// FailRecord, if set, is asked about every record before it is answered: fail=true writes
 	// an error line {"errorCode": code, "errorMessage": message} for it instead of a

@@ -7,6 +7,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	bedrockctl "github.com/aws/aws-sdk-go-v2/service/bedrock"
+	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"github.com/bedrock-batch/bedrock-batch/config"
@@ -17,7 +18,7 @@ import (
 
 // connect loads the AWS configuration (credentials and region from the
 // standard chain, or static demo ones) and makes the clients a run talks
-// to: Bedrock Runtime, the Bedrock control plane and S3.
+// to: Bedrock Runtime, the Bedrock control plane, Service Quotas and S3.
 func connect(ctx context.Context, cfg *config.Config, demo bool) (run.Deps, error) {
 	var opts []func(*awsconfig.LoadOptions) error
 	if cfg.Region != "" {
@@ -45,6 +46,13 @@ func connect(ctx context.Context, cfg *config.Config, demo bool) (run.Deps, erro
 	if cfg.Route != "" && cfg.Route != config.RouteOnDemand {
 		deps.Control = control
 	}
+	// The account's quotas, read once at start; the SDK also takes the
+	// endpoint from AWS_ENDPOINT_URL_SERVICE_QUOTAS.
+	deps.Quotas = servicequotas.NewFromConfig(awsConfig, func(o *servicequotas.Options) {
+		if cfg.ServiceQuotasEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.ServiceQuotasEndpoint)
+		}
+	})
 	return deps, nil
 }
 

@@ -62,6 +62,16 @@ func emulateCommand(args []string, stderr io.Writer) int {
 	fs.IntVar(&opts.Batch.MinRecords, "batch-min-records", 0, "fewest records a batch job may have (0 = 100, negative = no minimum)")
 	fs.IntVar(&opts.Batch.MaxRecords, "batch-max-records", 0, "most records a batch job may have (0 = 50000, negative = no maximum)")
 	batchFail := fs.Float64("batch-fail-records", 0, "`FRACTION` of batch records answered with an error line (errorCode 500)")
+	// The account's own quotas, listed by ListServiceQuotas and enforced (issue 17).
+	account := &bedrocktest.AccountQuotas{Models: map[string]bedrocktest.ModelQuotas{}}
+	fs.Func("account-quota", "`MODEL:KEY=N,...` a model's quotas, listed by Service Quotas' ListServiceQuotas and enforced (keys: tpm, cross-region-tpm, global-tpm, tpd, records-per-job, records-per-file, min-records, file-bytes, job-bytes, jobs; repeatable)", func(v string) error {
+		model, q, err := bedrocktest.ParseModelQuotas(v)
+		account.Models[model] = q
+		return err
+	})
+	fs.IntVar(&account.CrossModelTokensPerDay, "cross-model-tpd", 0, "the account's tokens per day over every model (Cross-Model Max Tokens Per Day; 0 = none)")
+	quotaNames := fs.String("quota-names", "invokemodel", "generation of quota names ListServiceQuotas answers with: invokemodel (the user guide's) or model-inference (older)")
+	fs.BoolVar(&account.Denied, "deny-service-quotas", false, "answer ListServiceQuotas with AccessDeniedException")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -80,6 +90,17 @@ func emulateCommand(args []string, stderr io.Writer) int {
 	}
 	if *burndown {
 		opts.Burndown = bedrocktest.ClaudeBurndown
+	}
+	switch *quotaNames {
+	case "invokemodel":
+	case "model-inference":
+		account.Names = bedrocktest.NamesModelInference
+	default:
+		fmt.Fprintf(stderr, "batch emulate: --quota-names %q: want invokemodel or model-inference\n", *quotaNames)
+		return exitUsage
+	}
+	if len(account.Models) > 0 || account.CrossModelTokensPerDay > 0 || account.Denied {
+		opts.Account = account
 	}
 	if *s3Models != "" {
 		opts.S3LocationModels = strings.Split(*s3Models, ",")

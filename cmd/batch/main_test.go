@@ -86,7 +86,10 @@ func emulatorEnv(endpoint string) []string {
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 	}
 	if endpoint != "" {
-		env = append(env, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+endpoint, "AWS_ENDPOINT_URL_BEDROCK="+endpoint)
+		// The emulator serves Service Quotas and the control plane's
+		// model list too, on the same address.
+		env = append(env, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+endpoint, "AWS_ENDPOINT_URL_SERVICE_QUOTAS="+endpoint,
+			"AWS_ENDPOINT_URL_BEDROCK="+endpoint)
 	}
 	return env
 }

@@ -81,9 +81,10 @@ func runOrCheck(args []string, check bool, stdout, stderr io.Writer) int {
 	logger := slog.New(handler)
 	ctx := context.Background()
 	if demo {
-		emulator := bedrocktest.NewServer(bedrocktest.Options{Latency: 20 * time.Millisecond})
+		emulator := bedrocktest.NewServer(bedrocktest.Options{Latency: 20 * time.Millisecond, Account: demoAccount})
 		defer emulator.Close()
-		cfg.BedrockEndpoint, cfg.ControlEndpoint, cfg.Region = emulator.URL, emulator.URL, "us-east-1"
+		cfg.BedrockEndpoint, cfg.Region = emulator.URL, "us-east-1"
+		cfg.ServiceQuotasEndpoint, cfg.ControlEndpoint = emulator.URL, emulator.URL
 		logger.Info("demo: calling the built-in Bedrock emulator", "endpoint", emulator.URL)
 	}
 	deps, err := connect(ctx, cfg, demo)
@@ -143,6 +144,12 @@ func runOrCheck(args []string, check bool, stdout, stderr io.Writer) int {
 	}
 	return exitStatus(m, runErr, stderr)
 }
+
+// demoAccount is the demo emulator's account: the demo model's quota is
+// read from its Service Quotas, as a real account's would be.
+var demoAccount = &bedrocktest.AccountQuotas{Models: map[string]bedrocktest.ModelQuotas{
+	"demo.echo-v1": {TokensPerMinute: 2_000_000, TokensPerDay: 2_880_000_000},
+}}
 
 // exitStatus says how a run ended, on stderr and in its exit status.
 func exitStatus(m *manifest.Manifest, runErr error, stderr io.Writer) int {
