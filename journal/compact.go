@@ -17,9 +17,9 @@ import (
 // Group is a group of journal segments on its way to one data file.
 type Group struct {
 	// Name is the group, the stem of its data file.
-	Name string
+	Name string `json:"name"`
 	// Segments are its segments, in order.
-	Segments []string
+	Segments []string `json:"segments"`
 }
 
 // removeConcurrency bounds the removals of one group's segments at once.
