@@ -7,10 +7,12 @@ import (
 	"io/fs"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bedrock-batch/bedrock-batch/storage"
 	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
@@ -219,5 +221,10 @@ func (c *compactor) remove(ctx context.Context, g Group) {
 	}
 	if err := group.Wait(); err != nil {
 		c.j.opts.Logger.Warn("removing journal segments already in a data file; the next run removes them", "group", g.Name, "error", err)
+		return
+	}
+	if f, ok := c.j.dir.(storage.FolderRemover); ok {
+		f.RemoveEmptyFolder(ctx, strings.TrimSuffix(Folder, "/")+"/"+g.Name)
+		f.RemoveEmptyFolder(ctx, strings.TrimSuffix(Folder, "/"))
 	}
 }

@@ -71,6 +71,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// segmentTimeout bounds the write of one segment object: one that hangs
+// fails, and is tried again.
+const segmentTimeout = 30 * time.Second
+
 // ErrGaveUp says the output failed for longer than the grace: the rows
 // not in it are in the spool only.
 var ErrGaveUp = errors.New("the output failed for longer than --output-grace")
@@ -96,6 +100,7 @@ type segments struct {
 // at a time, and the two may run together.
 type Journal struct {
 	dir  storage.Dir
+	fast storage.Dir      // dir, each write tried once: Commit's caller tries again
 	app  storage.Appender // nil: a segment object per commit
 	opts Options
 	enc  *writer.LineEncoder
@@ -138,6 +143,7 @@ func New(dir storage.Dir, opts Options) (*Journal, error) {
 	}
 	j := &Journal{dir: dir, opts: opts, enc: writer.NewLineEncoder(opts.Style), segs: map[int]*segments{}}
 	j.app, _ = dir.(storage.Appender)
+	j.fast = storage.FailFast(dir)
 	j.compactor = newCompactor(j)
 	return j, nil
 }
@@ -241,7 +247,9 @@ func (j *Journal) writeChunk(ctx context.Context, c *chunk) error {
 		// A failed Put is tried again under the same name, with these rows
 		// and any that came since: an object that did land is replaced by
 		// one holding it whole.
-		if err := j.dir.Put(ctx, name, c.data); err != nil {
+		ctx, cancel := context.WithTimeout(ctx, segmentTimeout)
+		defer cancel()
+		if err := j.fast.Put(ctx, name, c.data); err != nil {
 			return err
 		}
 		s.seq++

@@ -28,12 +28,16 @@ type Dir struct {
 
 	mu      sync.Mutex
 	uploads map[string]string // id → key of the multipart uploads started and not yet completed or aborted
+
+	// putOptions change the client's options for Put and its kin (FailFast).
+	putOptions []func(*s3.Options)
 }
 
 var (
 	_ storage.Dir          = (*Dir)(nil)
 	_ storage.WriteChecker = (*Dir)(nil)
 	_ storage.Abandoner    = (*Dir)(nil)
+	_ storage.FailFaster   = (*Dir)(nil)
 	_ storage.Backend      = (*Store)(nil)
 )
 
@@ -52,6 +56,15 @@ func (s *Store) Dir(ctx context.Context, prefixURI string) (*Dir, error) {
 		prefix += "/"
 	}
 	return &Dir{s: s, bucket: bucket, prefix: prefix, uploads: make(map[string]string)}, nil
+}
+
+// FailFast returns the prefix with Put, PutIfAbsent and ReplaceIf tried
+// once: the journal tries its writes again itself, and holds new calls
+// back from the first failure on, rather than after the client's minute
+// of backoff.
+func (d *Dir) FailFast() storage.Dir {
+	return &Dir{s: d.s, bucket: d.bucket, prefix: d.prefix, uploads: make(map[string]string),
+		putOptions: []func(*s3.Options){func(o *s3.Options) { o.RetryMaxAttempts = 1 }}}
 }
 
 // OpenDir returns the prefix at uri as a storage.Dir; see Dir.
@@ -121,7 +134,7 @@ func (d *Dir) put(ctx context.Context, name string, data []byte, cond putConditi
 	if cond.ifMatch != "" {
 		in.IfMatch = aws.String(string(cond.ifMatch))
 	}
-	out, err := d.s.client.PutObject(ctx, in)
+	out, err := d.s.client.PutObject(ctx, in, d.putOptions...)
 	if err != nil {
 		return "", d.s.wrapErr("PutObject", d.bucket, key, err)
 	}

@@ -7,10 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 var (
-	_ Appender = (*LocalDir)(nil)
+	_ Appender      = (*LocalDir)(nil)
+	_ FolderRemover = (*LocalDir)(nil)
 )
 
 // GetVersion reads a file whole with its version, a digest of its bytes.
@@ -85,3 +87,15 @@ func (a *appendFile) Close() error                { return a.f.Close() }
 
 // Truncate cuts the file back; appends go on from its new end (O_APPEND).
 func (a *appendFile) Truncate(size int64) error { return a.f.Truncate(size) }
+
+// RemoveEmptyFolder removes an empty folder of the directory.
+func (d *LocalDir) RemoveEmptyFolder(ctx context.Context, folder string) error {
+	p, err := d.path(folder)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+		return fmt.Errorf("removing %s: %w", p, err)
+	}
+	return nil
+}

@@ -46,3 +46,28 @@ type AppendFile interface {
 	Truncate(size int64) error
 	Close() error
 }
+
+// FolderRemover is a Dir whose folders are things of their own (a local
+// directory), which stay behind when their last file is removed.
+type FolderRemover interface {
+	// RemoveEmptyFolder removes a folder that holds nothing; one that is
+	// not empty, or gone, is left as it is.
+	RemoveEmptyFolder(ctx context.Context, folder string) error
+}
+
+// FailFaster is a Dir whose client tries a failed request again by
+// itself (S3, with backoff, for a minute or more).
+type FailFaster interface {
+	// FailFast is the same folder with each request tried once, for a
+	// writer that tries again itself and must know of a failure at once.
+	FailFast() Dir
+}
+
+// FailFast returns dir with each request tried once, when its client
+// would try again by itself; otherwise dir.
+func FailFast(dir Dir) Dir {
+	if f, ok := dir.(FailFaster); ok {
+		return f.FailFast()
+	}
+	return dir
+}
