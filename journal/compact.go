@@ -169,7 +169,7 @@ func (c *compactor) compact(ctx context.Context, g Group) ([]string, error) {
 		return nil, fmt.Errorf("journal: %q is not a group name", g.Name)
 	}
 	w, err := writer.New(j.dir, writer.Options{Format: j.opts.Format, Style: j.opts.Style, NamePrefix: prefix,
-		FirstSeq: part, MaxRowsPerFile: math.MaxInt})
+		FirstSeq: part, MaxRowsPerFile: math.MaxInt, RowGroupRows: j.opts.RowGroupRows, RowGroupBytes: j.opts.RowGroupBytes})
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,9 @@ type Options struct {
 	DataPrefix string
 	// PartRows and PartBytes end a group, and so size a data file.
 	PartRows, PartBytes int64
+	// RowGroupRows and RowGroupBytes bound a Parquet data file's row
+	// groups (writer.Options; 0 = the writer's defaults).
+	RowGroupRows, RowGroupBytes int64
 	// Spool, when set, keeps the rows the output could not take.
 	Spool *Spool
 	// Grace is how long, after the first failed write, the output is
