@@ -120,6 +120,8 @@ type Journal struct {
 	failedAt time.Time // when the output first failed; zero while it takes rows
 	failure  error     // the first failure
 
+	onFailure func() // called at each failed write, before anything else
+
 	gaveUpMu sync.Mutex // guards gaveUp, which Fence sets while a Commit may wait on storage
 	gaveUp   error      // non-nil: write to the spool only (the grace ran out, the lease was lost, a file is damaged)
 
@@ -290,6 +292,9 @@ func (j *Journal) writeChunk(ctx context.Context, c *chunk) error {
 // failed handles a write the output refused: the rows not written go to
 // the spool and wait for the next Commit, until the grace runs out.
 func (j *Journal) failed(ctx context.Context, rest []chunk, err error) error {
+	if j.onFailure != nil {
+		j.onFailure() // first: spooling takes a sync, and calls must stop now
+	}
 	now := j.opts.Clock.Now()
 	if j.failedAt.IsZero() {
 		j.failedAt, j.failure = now, err
@@ -394,6 +399,11 @@ func (j *Journal) sealBefore(current int) {
 func (j *Journal) Fence(err error) {
 	j.giveUp(err)
 }
+
+// NotifyFailure has fn called the moment a write to the output fails,
+// before the rows are spooled: the pipeline holds new calls back from
+// then on. Call it before the first Commit.
+func (j *Journal) NotifyFailure(fn func()) { j.onFailure = fn }
 
 // Stats returns the counts so far.
 func (j *Journal) Stats() Stats {

@@ -24,6 +24,13 @@ type Model interface {
 	Converse(ctx context.Context, req *bedrock.Request) (bedrock.Response, error)
 }
 
+// FailureNotifier is a Sink that can say its output failed the moment a
+// write fails, before its Commit returns (after it spooled the rows,
+// say): calls are held back from then on, as after a failed Commit.
+type FailureNotifier interface {
+	NotifyFailure(func())
+}
+
 // Sink takes result rows; Commit makes every row written so far durable.
 // Write hands a row over without waiting for storage; Commit may run while
 // Write does (one goroutine calls each), so one commit covers every row
@@ -203,7 +210,11 @@ func New(source reader.Source, model Model, sink Sink, opts Options) *Run {
 	if opts.StopAfterErrors == 0 {
 		opts.StopAfterErrors = DefaultStopAfterErrors
 	}
-	return &Run{source: source, model: model, sink: sink, opts: opts, systematic: systematic{limit: opts.StopAfterErrors}}
+	r := &Run{source: source, model: model, sink: sink, opts: opts, systematic: systematic{limit: opts.StopAfterErrors}}
+	if n, ok := sink.(FailureNotifier); ok {
+		n.NotifyFailure(r.output.fail)
+	}
+	return r
 }
 
 // Run reads every record, calls the model for each, and writes one row per
