@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+)
+
+// TestOverlappingRuns starts a second run of the same output while the
+// first runs, locally and on S3: it exits 5 at once naming the holder and
+// sends nothing, the first completes exactly, and a third started with
+// --wait finishes the job after the first with no further call.
+func TestOverlappingRuns(t *testing.T) {
+	const records = 600
+	for _, backend := range []string{"local", "s3"} {
+		t.Run(backend, func(t *testing.T) {
+			srv := startEmulator(t, bedrocktest.Options{Latency: 100 * time.Millisecond})
+			dir := t.TempDir()
+			recs := makeRecords(records)
+			input := filepath.Join(dir, "in.jsonl")
+			writeJSONLInput(t, input, recs)
+			env := emulatorEnv(srv.URL)
+			out := filepath.Join(dir, "out")
+			var e *s3Env
+			var extra []string
+			if backend == "s3" {
+				e = newS3Env(t)
+				env = e.batchEnv(srv.URL)
+				out = e.uri("out/")
+				extra = []string{"--s3-endpoint", e.endpoint}
+			}
+			args := append([]string{"run", "--input", input, "--output", out, "--model", s3Model, "--concurrency", "8"}, extra...)
+
+			first := exec.Command(binary, args...)
+			first.Env = env
+			var firstErr bytes.Buffer
+			first.Stderr = &firstErr
+			if err := first.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer first.Process.Kill()
+			for deadline := time.Now().Add(20 * time.Second); srv.Stats().OK < 20 && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if srv.Stats().OK < 20 {
+				t.Fatalf("the first run answered %d calls in 20 s\n%s", srv.Stats().OK, firstErr.String())
+			}
+
+			second := runBatchS3(t, env, args...)
+			if srv.Stats().OK >= records {
+				t.Fatal("the first run finished before the second was refused: the test proves nothing")
+			}
+			if second.code != exitLeaseHeld {
+				t.Errorf("second run: exit %d, want %d\n%s", second.code, exitLeaseHeld, second.stderr)
+			}
+			holder := fmt.Sprintf("pid %d", first.Process.Pid)
+			if !strings.Contains(second.stderr, "is being written by another run") || !strings.Contains(second.stderr, holder) ||
+				!strings.Contains(second.stderr, "last renewed") || !strings.Contains(second.stderr, "--wait") {
+				t.Errorf("the refusal does not name the holder (%s), its last renewal and --wait:\n%s", holder, second.stderr)
+			}
+
+			// A third, told to wait, runs once the first is done.
+			waiter := exec.Command(binary, append(args, "--wait")...)
+			waiter.Env = env
+			var waitOut, waitErr bytes.Buffer
+			waiter.Stdout, waiter.Stderr = &waitOut, &waitErr
+			if err := waiter.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer waiter.Process.Kill()
+
+			if err := first.Wait(); err != nil {
+				t.Fatalf("first run: %v\n%s", err, firstErr.String())
+			}
+			answered := srv.Stats().OK
+			if err := waiter.Wait(); err != nil {
+				t.Fatalf("run with --wait: %v\n%s", err, waitErr.String())
+			}
+			if n := srv.Stats().OK - answered; n != 0 {
+				t.Errorf("the run with --wait made %d calls after the first run finished the job", n)
+			}
+			if total := srv.Stats().OK; total != records {
+				t.Errorf("%d calls answered for %d records: %d paid twice", total, records, total-records)
+			}
+			local := out
+			if e != nil {
+				local, _ = e.download(t, "out/")
+				if keys := e.incompleteUploads(t, "out/"); len(keys) > 0 {
+					t.Errorf("incomplete uploads: %q", keys)
+				}
+			}
+			checkRowsOnce(t, recs, readOutput(t, local))
+			if m := readManifest(t, local); !m.Complete || m.Counts.OK != records {
+				t.Errorf("manifest: complete %v counts %+v", m.Complete, m.Counts)
+			}
+		})
+	}
+}
+
+// s3OutageProxy stands between a run and the S3 test server and can stop
+// answering, as a stopped server does: connections are closed. It counts
+// when the first write failed (its connection closed).
+type s3OutageProxy struct {
+	*httptest.Server
+	down     atomic.Bool
+	mu       sync.Mutex
+	failedAt time.Time // when the first write failed
+}
+
+func newS3OutageProxy(t *testing.T, e *s3Env) *s3OutageProxy {
+	t.Helper()
+	target, err := url.Parse(e.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &s3OutageProxy{}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !p.down.Load() {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close()
+		}
+		// The write has failed once its connection is closed: from then
+		// on the run may know.
+		if r.Method == http.MethodPut || r.Method == http.MethodPost {
+			p.mu.Lock()
+			if p.failedAt.IsZero() {
+				p.failedAt = time.Now()
+			}
+			p.mu.Unlock()
+		}
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestS3OutageStopsSpending stops the S3 output mid-run: no model call
+// starts after the first failed write reached the run, the run keeps its rows in the spool
+// and exits 1 after --output-grace; with S3 back, the next run commits the
+// spooled rows, pays for nothing twice and leaves no incomplete upload.
+func TestS3OutageStopsSpending(t *testing.T) {
+	const (
+		records = 2000
+		// reactionTime bounds how long after the first failed write a call
+		// already on its way may arrive.
+		reactionTime = 250 * time.Millisecond
+	)
+	e := newS3Env(t)
+	srv := startEmulator(t, bedrocktest.Options{Latency: 100 * time.Millisecond})
+	dir := t.TempDir()
+	recs := makeRecords(records)
+	input := filepath.Join(dir, "in.jsonl")
+	writeJSONLInput(t, input, recs)
+	p := newS3OutageProxy(t, e)
+	calls := newCallClock(t, srv)
+	args := []string{"run", "--input", input, "--output", e.uri("out/"), "--model", s3Model, "--concurrency", "32",
+		"--s3-endpoint", p.URL, "--output-grace", "3s"}
+	env := e.batchEnv(calls.URL, "AWS_NEW_RETRIES_2026=true")
+
+	cmd := exec.Command(binary, args...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	for deadline := time.Now().Add(30 * time.Second); srv.Stats().OK < 300 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.down.Store(true)
+	err := cmd.Wait()
+	p.down.Store(false)
+	code := 0
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		code = exitErr.ExitCode()
+	}
+	t.Logf("first run:\n%s", stderr.String())
+	if code != exitFailed {
+		t.Fatalf("exit %d (%v) with the output down, want %d", code, err, exitFailed)
+	}
+	p.mu.Lock()
+	failedAt := p.failedAt
+	p.mu.Unlock()
+	if failedAt.IsZero() {
+		t.Fatal("no write failed: the outage proves nothing")
+	}
+	// A call that had passed the run's check before the failure reached it
+	// (the SDK's error handling, the call's signing) may still arrive a
+	// few milliseconds later; none may come once the run knew. Without the
+	// check calls go on for the whole --output-grace (3 s here).
+	after := calls.since(failedAt)
+	t.Logf("%d calls answered before the run stopped; %d arrived after the first failed write, that long after it: %v",
+		srv.Stats().OK, len(after), after)
+	if late := slices.IndexFunc(after, func(d time.Duration) bool { return d > reactionTime }); late >= 0 {
+		t.Errorf("a model call started %s after the first failed write: the run went on spending", after[late])
+	}
+	if !strings.Contains(stderr.String(), "spool") {
+		t.Errorf("the failed run does not say where its rows are kept:\n%s", stderr.String())
+	}
+
+	res := runBatchS3(t, e.batchEnv(srv.URL), args...)
+	if res.code != exitOK {
+		t.Fatalf("resume with S3 back: exit %d\n%s", res.code, res.stderr)
+	}
+	if total := srv.Stats().OK; total != records {
+		t.Errorf("%d calls answered for %d records: %d paid twice", total, records, total-records)
+	}
+	local, _ := e.download(t, "out/")
+	checkRowsOnce(t, recs, readOutput(t, local))
+	if keys := e.incompleteUploads(t, "out/"); len(keys) > 0 {
+		t.Errorf("incomplete uploads left: %q", keys)
+	}
+}
+
+// callClock stands in front of the emulator and notes when each model
+// call arrives.
+type callClock struct {
+	*httptest.Server
+	mu       sync.Mutex
+	arrivals []time.Time
+}
+
+func newCallClock(t *testing.T, model *bedrocktest.Server) *callClock {
+	t.Helper()
+	c := &callClock{}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.arrivals = append(c.arrivals, time.Now())
+		c.mu.Unlock()
+		model.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+// since returns how long after t each call that arrived after it came.
+func (c *callClock) since(t time.Time) []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var after []time.Duration
+	for _, a := range c.arrivals {
+		if a.After(t) {
+			after = append(after, a.Sub(t))
+		}
+	}
+	return after
+}
