@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"slices"
 
 	"github.com/bedrock-batch/bedrock-batch/storage"
 )
@@ -44,4 +46,31 @@ func ReadLines(ctx context.Context, dir storage.Dir, name string, fn func(line [
 		}
 		return fmt.Errorf("reading %s: %w", dir.URI(name), err)
 	}
+}
+
+// CountRows counts the rows in an output's journal that no data file
+// holds yet, in every shard's groups: rows durable but not written out,
+// because a run is writing them or was stopped before it did. names are
+// the output's names (storage.Dir.List of "").
+func CountRows(ctx context.Context, dir storage.Dir, names []string) (int64, error) {
+	groups, superseded := Groups(names)
+	var rows int64
+	for g, segments := range groups {
+		if slices.Contains(superseded, g) {
+			continue
+		}
+		for _, name := range segments {
+			err := ReadLines(ctx, dir, name, func([]byte, int) error {
+				rows++
+				return nil
+			})
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // written out and removed since the listing
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	return rows, nil
 }
