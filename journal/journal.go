@@ -419,6 +419,12 @@ func (j *Journal) Stats() Stats {
 // journal (or the spool), for the next run to write out.
 func (j *Journal) Close(ctx context.Context) error {
 	commitErr := j.Commit(ctx)
+	// Closing first: the last group is written out by finish below, not
+	// also by the background loop its queueing would wake (a failure
+	// would then be tried twice, and reported as the second try's).
+	j.compactor.mu.Lock()
+	j.compactor.closing = true
+	j.compactor.mu.Unlock()
 	j.commitMu.Lock()
 	j.mu.Lock()
 	j.group++

@@ -108,3 +108,15 @@ func (r *Run) replaySpool(ctx context.Context, j *journal.Journal) error {
 		"already_in_output", skipped, "spool", folder)
 	return nil
 }
+
+// logJournal says how the run's rows became durable: syncs, segments
+// (each an object on S3, so a PUT) and their rate, and rows spooled.
+func (r *Run) logJournal(j *journal.Journal, wall time.Duration) {
+	st := j.Stats()
+	perMinute := 0.0
+	if wall > 0 {
+		perMinute = float64(st.Segments) / wall.Minutes()
+	}
+	r.deps.Logger.Info("journal", "syncs", st.Syncs, "segments", st.Segments, "segments_per_minute", fmt.Sprintf("%.0f", perMinute),
+		"rows_spooled", st.Spooled, "data_files", len(j.Files()))
+}

@@ -120,6 +120,7 @@ func (r *Run) Run(ctx context.Context) error {
 	if closeErr := sink.Close(writeCtx); closeErr != nil && runErr == nil {
 		runErr = closeErr
 	}
+	r.logJournal(sink, summary.WallTime)
 	if lost := r.lostLease(); lost != nil {
 		runErr = fmt.Errorf("stopped: %w", lost)
 	}
