@@ -29,18 +29,16 @@ port=18$((RANDOM % 900 + 100))
 emulator=$!
 sleep 1
 export AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-run() {
-	"$binary" run --input "$work/in.jsonl" --output "$work/out" --model anthropic.claude-3-haiku-20240307-v1:0 \
-		--concurrency "$concurrency" --bedrock-endpoint http://127.0.0.1:$port >/dev/null 2>>"$work/run.log"
-}
+args=(run --input "$work/in.jsonl" --output "$work/out" --model anthropic.claude-3-haiku-20240307-v1:0
+	--concurrency "$concurrency" --bedrock-endpoint "http://127.0.0.1:$port")
 for signal in KILL KILL KILL TERM; do
-	run &
-	pid=$!
+	"$binary" "${args[@]}" >/dev/null 2>>"$work/run.log" &
+	pid=$! # the run itself, not a subshell: the signal must reach it
 	sleep "$stop_after"
-	kill -s $signal $pid
-	wait $pid || true
+	kill -s $signal $pid 2>/dev/null || echo "  (a run ended before its signal)"
+	wait $pid 2>/dev/null || true
 done
-run
+"$binary" "${args[@]}" >/dev/null 2>>"$work/run.log"
 kill -TERM $emulator
 wait $emulator || true
 ok=$(sed -n 's/.*served [0-9]* requests (\([0-9]*\) ok.*/\1/p' "$work/emulate.log")
