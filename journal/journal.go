@@ -349,14 +349,24 @@ func (j *Journal) spoolAll(ctx context.Context, batch []chunk) error {
 	return nil
 }
 
-// spoolOnly spools a batch once the output is given up.
+// spoolOnly spools a batch once the output is given up. Its error is
+// final: no later Commit writes to the output.
 func (j *Journal) spoolOnly(ctx context.Context, batch []chunk) error {
 	if err := j.spoolAll(ctx, batch); err != nil {
 		j.requeue(batch)
-		return errors.Join(j.givenUp(), err)
+		return finalError{errors.Join(j.givenUp(), err)}
 	}
-	return fmt.Errorf("%w; the rows are in the spool %s for the next run on this machine", j.givenUp(), j.spoolPath())
+	return finalError{fmt.Errorf("%w; the rows are in the spool %s for the next run on this machine", j.givenUp(), j.spoolPath())}
 }
+
+// finalError is a Commit's error once the journal has given the output up
+// (the grace ran out, the lease was lost): trying again cannot help.
+type finalError struct{ error }
+
+// Final says the output is given up for good.
+func (finalError) Final() bool { return true }
+
+func (e finalError) Unwrap() error { return e.error }
 
 // requeue puts chunks not yet in the output back before newer ones.
 func (j *Journal) requeue(batch []chunk) {

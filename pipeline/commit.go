@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -91,11 +92,18 @@ func (r *Run) commit(ctx context.Context, nudge <-chan struct{}, received <-chan
 			r.output.fail()
 		}
 		failing := time.Since(failedAt)
-		if failing >= r.opts.OutputGrace {
+		final := isFinal(last)
+		if final || failing >= r.opts.OutputGrace {
 			halt()
 			if done {
 				return &OutputError{First: first, Last: last, For: failing}
 			}
+		}
+		if final {
+			// The sink keeps what comes (in a spool) and will not write to
+			// the output again: commit the rest as it arrives, no backoff.
+			retrying = false
+			continue
 		}
 		retrying = true
 		pause := backoff
@@ -105,6 +113,17 @@ func (r *Run) commit(ctx context.Context, nudge <-chan struct{}, received <-chan
 		wait(pause)
 		backoff = min(2*backoff, commitMaxBackoff)
 	}
+}
+
+// finalError is a Commit error that says the sink will never write to its
+// output again (it gave the output up, or was fenced off it), so the run
+// stops at once rather than after the grace.
+type finalError interface{ Final() bool }
+
+// isFinal reports whether err says so.
+func isFinal(err error) bool {
+	var f finalError
+	return errors.As(err, &f) && f.Final()
 }
 
 // commitOnce commits, holding new calls back while the commit takes

@@ -29,7 +29,13 @@ type faultySink struct {
 	hung     chan struct{} // closed when the hang starts
 	onFail   func()        // called at the first failure
 	failed   bool
+	final    bool // failures say the output is given up for good
 }
+
+// givenUp is the error of a sink that will not write its output again.
+type givenUp struct{ error }
+
+func (givenUp) Final() bool { return true }
 
 func (s *faultySink) Write(ctx context.Context, row *writer.Row) error {
 	s.mu.Lock()
@@ -58,6 +64,9 @@ func (s *faultySink) Commit(ctx context.Context) error {
 			s.onFail()
 		}
 		s.failed = true
+		if s.final {
+			return givenUp{errors.New("the lease was lost; the rows are in the spool")}
+		}
 		return errors.New("503 Slow Down")
 	}
 	s.committed = s.written
@@ -118,6 +127,34 @@ func TestAFailedCommitStopsTheSpending(t *testing.T) {
 				t.Errorf("the output came back: %v, %d ok rows, %d committed; want all %d", err, summary.OK, sink.committed, total)
 			}
 		})
+	}
+}
+
+// TestAFinalCommitErrorStopsAtOnce: a sink that has given its output up
+// for good (its lease lost) stops the run at once, with an OutputError,
+// not after the grace (an hour here), every row still handed over once.
+func TestAFinalCommitErrorStopsAtOnce(t *testing.T) {
+	const concurrency, total = 8, 400
+	m, _ := model(t, bedrocktest.Options{Latency: 20 * time.Millisecond})
+	sink := &faultySink{failFrom: 4, final: true}
+	run := pipeline.New(&sliceSource{records: records(total)}, m, sink, pipeline.Options{
+		Concurrency: concurrency, Requests: request.New(request.Options{ModelID: "m"}),
+		SyncInterval: 20 * time.Millisecond, OutputGrace: time.Hour})
+	// Far beyond what the run needs, far short of the grace.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	summary, err := run.Run(ctx, make(chan struct{}))
+	var outErr *pipeline.OutputError
+	if !errors.As(err, &outErr) || ctx.Err() != nil || summary.Records >= total {
+		t.Fatalf("Run: %v after %d of %d rows (context: %v); want an OutputError at once", err, summary.Records, total, ctx.Err())
+	}
+	if summary.Records != int64(sink.written) {
+		t.Errorf("%d rows written, %d handed to the sink", summary.Records, sink.written)
+	}
+	for id, n := range sink.rows {
+		if n != 1 {
+			t.Errorf("id %s handed over %d times", id, n)
+		}
 	}
 }
 

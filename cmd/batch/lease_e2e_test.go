@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -261,4 +262,72 @@ func (c *callClock) since(t time.Time) []time.Duration {
 		}
 	}
 	return after
+}
+
+// TestLostLeaseStopsTheRun replaces a running run's lease with another
+// holder's, as a run that took it over would: at its next renewal (every
+// 10 s) the run finds the lease changed, writes nothing more to the
+// output, keeps its rows in the spool and exits 1 naming the lease. The
+// next run, the other holder gone, commits the spooled rows and finishes
+// exactly, paying for nothing twice.
+func TestLostLeaseStopsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the lease's 10 s renewal")
+	}
+	const records = 2000
+	srv := startEmulator(t, bedrocktest.Options{Latency: 100 * time.Millisecond})
+	dir := t.TempDir()
+	recs := makeRecords(records)
+	input := filepath.Join(dir, "in.jsonl")
+	writeJSONLInput(t, input, recs)
+	out := filepath.Join(dir, "out")
+	args := []string{"run", "--input", input, "--output", out, "--model", s3Model, "--concurrency", "8"}
+
+	cmd := exec.Command(binary, args...)
+	cmd.Env = emulatorEnv(srv.URL)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	for deadline := time.Now().Add(20 * time.Second); srv.Stats().OK < 20 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	leaseFile := filepath.Join(out, "_lease.json")
+	taker := fmt.Sprintf(`{"host":"elsewhere","pid":1,"run_id":"taker","started_at":%q,"renewed_at":%q,"renew_seconds":10}`,
+		time.Now().UTC().Format(time.RFC3339Nano), time.Now().UTC().Format(time.RFC3339Nano))
+	if err := os.WriteFile(leaseFile, []byte(taker), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	code := 0
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		code = exitErr.ExitCode()
+	}
+	if code != exitFailed {
+		t.Fatalf("exit %d (%v) after losing the lease, want %d\n%s", code, err, exitFailed, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "lease") || !strings.Contains(stderr.String(), "was changed by another run") {
+		t.Errorf("the run does not say it lost the lease:\n%s", stderr.String())
+	}
+	if srv.Stats().OK >= records {
+		t.Fatal("the run finished before its lease was lost: the test proves nothing")
+	}
+	if names, _ := filepath.Glob(filepath.Join(out, "part-*")); len(names) > 0 {
+		t.Errorf("the run wrote data files after losing its lease: %q", names)
+	}
+	got, err := os.ReadFile(leaseFile)
+	if err != nil || string(got) != taker {
+		t.Errorf("the run touched the lease it lost: %q, %v", got, err)
+	}
+
+	os.Remove(leaseFile) // the other holder is gone
+	if res := runBatch(t, srv.URL, args...); res.code != exitOK {
+		t.Fatalf("the next run: exit %d\n%s", res.code, res.stderr)
+	}
+	checkRowsOnce(t, recs, readOutput(t, out))
+	if total := srv.Stats().OK; total != records {
+		t.Errorf("%d calls answered for %d records: %d paid twice", total, records, total-records)
+	}
 }
