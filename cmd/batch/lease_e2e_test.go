@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -45,20 +46,8 @@ func TestOverlappingRuns(t *testing.T) {
 			}
 			args := append([]string{"run", "--input", input, "--output", out, "--model", s3Model, "--concurrency", "8"}, extra...)
 
-			first := exec.Command(binary, args...)
-			first.Env = env
-			var firstErr bytes.Buffer
-			first.Stderr = &firstErr
-			if err := first.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer first.Process.Kill()
-			for deadline := time.Now().Add(20 * time.Second); srv.Stats().OK < 20 && time.Now().Before(deadline); {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if srv.Stats().OK < 20 {
-				t.Fatalf("the first run answered %d calls in 20 s\n%s", srv.Stats().OK, firstErr.String())
-			}
+			first, firstErr := startBatch(t, env, args...)
+			waitForAnswers(t, srv, 20, firstErr)
 
 			second := runBatchS3(t, env, args...)
 			if srv.Stats().OK >= records {
@@ -74,14 +63,7 @@ func TestOverlappingRuns(t *testing.T) {
 			}
 
 			// A third, told to wait, runs once the first is done.
-			waiter := exec.Command(binary, append(args, "--wait")...)
-			waiter.Env = env
-			var waitOut, waitErr bytes.Buffer
-			waiter.Stdout, waiter.Stderr = &waitOut, &waitErr
-			if err := waiter.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer waiter.Process.Kill()
+			waiter, waitErr := startBatch(t, env, append(args, "--wait")...)
 
 			if err := first.Wait(); err != nil {
 				t.Fatalf("first run: %v\n%s", err, firstErr.String())
@@ -174,27 +156,14 @@ func TestS3OutageStopsSpending(t *testing.T) {
 		"--s3-endpoint", p.URL, "--output-grace", "3s"}
 	env := e.batchEnv(calls.URL, "AWS_NEW_RETRIES_2026=true")
 
-	cmd := exec.Command(binary, args...)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	for deadline := time.Now().Add(30 * time.Second); srv.Stats().OK < 300 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
+	cmd, stderr := startBatch(t, env, args...)
+	waitForAnswers(t, srv, 300, stderr)
 	p.down.Store(true)
-	err := cmd.Wait()
+	code := exitCode(cmd.Wait())
 	p.down.Store(false)
-	code := 0
-	if exitErr, ok := err.(*exec.ExitError); ok {
-		code = exitErr.ExitCode()
-	}
 	t.Logf("first run:\n%s", stderr.String())
 	if code != exitFailed {
-		t.Fatalf("exit %d (%v) with the output down, want %d", code, err, exitFailed)
+		t.Fatalf("exit %d with the output down, want %d", code, exitFailed)
 	}
 	p.mu.Lock()
 	failedAt := p.failedAt
@@ -283,30 +252,16 @@ func TestLostLeaseStopsTheRun(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	args := []string{"run", "--input", input, "--output", out, "--model", s3Model, "--concurrency", "8"}
 
-	cmd := exec.Command(binary, args...)
-	cmd.Env = emulatorEnv(srv.URL)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	for deadline := time.Now().Add(20 * time.Second); srv.Stats().OK < 20 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd, stderr := startBatch(t, emulatorEnv(srv.URL), args...)
+	waitForAnswers(t, srv, 20, stderr)
 	leaseFile := filepath.Join(out, "_lease.json")
 	taker := fmt.Sprintf(`{"host":"elsewhere","pid":1,"run_id":"taker","started_at":%q,"renewed_at":%q,"renew_seconds":10}`,
 		time.Now().UTC().Format(time.RFC3339Nano), time.Now().UTC().Format(time.RFC3339Nano))
 	if err := os.WriteFile(leaseFile, []byte(taker), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := cmd.Wait()
-	code := 0
-	if exitErr, ok := err.(*exec.ExitError); ok {
-		code = exitErr.ExitCode()
-	}
-	if code != exitFailed {
-		t.Fatalf("exit %d (%v) after losing the lease, want %d\n%s", code, err, exitFailed, stderr.String())
+	if code := exitCode(cmd.Wait()); code != exitFailed {
+		t.Fatalf("exit %d after losing the lease, want %d\n%s", code, exitFailed, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "lease") || !strings.Contains(stderr.String(), "was changed by another run") {
 		t.Errorf("the run does not say it lost the lease:\n%s", stderr.String())
@@ -330,4 +285,42 @@ func TestLostLeaseStopsTheRun(t *testing.T) {
 	if total := srv.Stats().OK; total != records {
 		t.Errorf("%d calls answered for %d records: %d paid twice", total, records, total-records)
 	}
+}
+
+// startBatch starts the binary with env and returns it running, with its
+// stderr; the test's end kills it if it still runs.
+func startBatch(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, &stderr
+}
+
+// waitForAnswers waits until the emulator has answered n calls, so a run
+// is well under way (at most 30 s, or the test fails).
+func waitForAnswers(t *testing.T, srv *bedrocktest.Server, n int64, stderr *bytes.Buffer) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); srv.Stats().OK < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls answered in 30 s, want %d\n%s", srv.Stats().OK, n, stderr.String())
+		}
+	}
+}
+
+// exitCode is the exit status a finished run's Wait reports.
+func exitCode(err error) int {
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return exitErr.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }
