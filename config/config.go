@@ -94,7 +94,6 @@ type Config struct {
 	MaxAttempts     int
 	RequestTimeout  time.Duration
 	Grace           time.Duration
-	CommitInterval  time.Duration
 
 	Region          string
 	BedrockEndpoint string
@@ -142,6 +141,19 @@ type Config struct {
 	QuotaShare            float64
 	NoOnDemand            bool
 	ServiceQuotasEndpoint string
+
+	// Durability, data file sizes and one run per output shard (issue 15).
+	// SyncInterval is the least time between two syncs of the journal (0:
+	// the output's default, continuous locally and 250ms on S3);
+	// PartRows and PartBytes size a data file; OutputGrace is how long a
+	// failing output is tried again; Wait waits for a run holding the
+	// output shard instead of exiting 5. Zero sizes and grace are the
+	// defaults.
+	SyncInterval time.Duration
+	PartRows     int64
+	PartBytes    int64
+	OutputGrace  time.Duration
+	Wait         bool
 }
 
 // Share is the part of every quota the run uses: QuotaShare, or all of it
@@ -240,8 +252,17 @@ func (c *Config) Validate() error {
 	if c.Shard.Count < 0 || c.Shard.Index < 0 || (c.Shard.Count > 0 && c.Shard.Index >= c.Shard.Count) {
 		add("--shard %d/%d: want I/N with 0 <= I < N", c.Shard.Index, c.Shard.Count)
 	}
-	if c.CommitInterval < 0 {
-		add("--commit-interval %s: may not be negative", c.CommitInterval)
+	if c.SyncInterval < 0 {
+		add("--sync-interval %s: may not be negative", c.SyncInterval)
+	}
+	if c.PartRows < 0 {
+		add("--part-rows %d: must be at least 1 (0 = 1,000,000)", c.PartRows)
+	}
+	if c.PartBytes < 0 || (c.PartBytes > 0 && c.PartBytes < 1<<20) {
+		add("--part-bytes %d: must be at least 1 MiB, 1048576 (0 = 256 MiB)", c.PartBytes)
+	}
+	if c.OutputGrace < 0 {
+		add("--output-grace %s: may not be negative (0 = 2m)", c.OutputGrace)
 	}
 	if c.Grace < 0 {
 		add("--grace %s: may not be negative", c.Grace)

@@ -79,6 +79,13 @@ var Options = []Option{
 	{Name: "image-field", Arg: "NAME", Group: GroupInputOutput,
 		Help:  "field whose value is an image to attach (repeatable; default images)",
 		Field: func(c *Config) any { return &c.ImageFields }},
+	// Data file sizes (issue 15).
+	{Name: "part-rows", Arg: "N", Group: GroupInputOutput, Default: "1000000",
+		Help:  "rows in one data file at most: finished rows wait in the journal (_journal/) and are written out as a data file once this many, or --part-bytes, are in, and at the end",
+		Field: func(c *Config) any { return &c.PartRows }},
+	{Name: "part-bytes", Arg: "N", Group: GroupInputOutput, Default: "268435456",
+		Help:  "bytes of rows (as JSONL) in one data file at most (default 256 MiB)",
+		Field: func(c *Config) any { return &c.PartBytes }},
 
 	{Name: "model", Arg: "ID", Group: GroupRequest,
 		Help:  "Bedrock model id, inference profile id or ARN (for example us.anthropic.claude-haiku-4-5-20251001-v1:0)",
@@ -176,9 +183,16 @@ var Options = []Option{
 	{Name: "grace", Arg: "DURATION", Group: GroupRetries, Default: "10s",
 		Help:  "on SIGINT/SIGTERM, how long calls in flight may finish before they are abandoned",
 		Field: func(c *Config) any { return &c.Grace }},
-	{Name: "commit-interval", Arg: "DURATION", Group: GroupRetries, Default: "5s",
-		Help:  "how often finished rows are made durable (also every 5,000 rows): what a kill -9 can cost besides the calls in flight",
-		Field: func(c *Config) any { return &c.CommitInterval }},
+	// Durability and one run per output shard (issue 15).
+	{Name: "sync-interval", Arg: "DURATION", Group: GroupRetries,
+		Help:  "least time between two syncs of the journal, which make every row finished since durable: what a kill -9 can cost besides the calls in flight (default: continuous for a local output, each sync starting when the last ends; 250ms on S3)",
+		Field: func(c *Config) any { return &c.SyncInterval }},
+	{Name: "output-grace", Arg: "DURATION", Group: GroupRetries, Default: "2m",
+		Help:  "when the output stops taking rows, the run starts no new call, keeps its rows in a local spool and tries the output again this long before it exits 1 (the next run on this machine commits the spooled rows)",
+		Field: func(c *Config) any { return &c.OutputGrace }},
+	{Name: "wait", Group: GroupRetries,
+		Help:  "when another run holds this output shard, wait for it to end instead of exiting 5",
+		Field: func(c *Config) any { return &c.Wait }},
 
 	{Name: "allow-changed-options", Group: GroupJob,
 		Help:  "resume into an output whose rows were made with other options (model, prompts, inference parameters, schema, ...), mixing their answers",

@@ -1,6 +1,7 @@
 // Package ledger is resume: the output is the ledger. A record is done when
-// a committed data file holds its row, so a kill can never leave the
-// ledger and the data disagreeing: they are the same thing. Scan reads what
+// a committed data file or a durable journal segment holds its row, so a
+// kill can never leave the ledger and the data disagreeing: they are the
+// same thing. Scan reads what
 // an output holds; Filter passes on the records a run must still send.
 package ledger
 
@@ -19,6 +20,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/bedrock-batch/bedrock-batch/internal/idset"
+	"github.com/bedrock-batch/bedrock-batch/journal"
 	"github.com/bedrock-batch/bedrock-batch/shard"
 	"github.com/bedrock-batch/bedrock-batch/storage"
 	"github.com/bedrock-batch/bedrock-batch/tally"
@@ -50,6 +52,10 @@ type Ledger struct {
 	Totals tally.Totals
 	// Files are the data files read.
 	Files []string
+	// Journal are the shard's journal groups that no data file holds yet:
+	// rows an earlier run made durable and was stopped before it wrote
+	// out. Their rows count as done; a run writes them out (Adopt).
+	Journal []journal.Group
 	// errorFiles are the data files holding error rows of the shard's
 	// records (not DuplicateID rows): what --retry-errors rewrites.
 	errorFiles map[string]bool
@@ -78,10 +84,11 @@ func IsDataFile(name string) bool {
 		(strings.HasSuffix(name, ".jsonl") || strings.HasSuffix(name, ".parquet"))
 }
 
-// Scan reads every data file in out and returns the ledger of the ids
-// shard owns. A file whose compacted copy is committed (Superseded) is
-// left out: its rows are in the copy.
-func Scan(ctx context.Context, out storage.Dir, shard shard.Shard) (*Ledger, error) {
+// Scan reads every data file in out, and the shard's journal, and returns
+// the ledger of the ids owner owns. A file whose compacted copy is
+// committed (Superseded), and journal segments whose data file is, are
+// left out: their rows are in the copy.
+func Scan(ctx context.Context, out storage.Dir, owner shard.Shard) (*Ledger, error) {
 	names, err := out.List(ctx, "")
 	if err != nil {
 		return nil, err
@@ -93,7 +100,7 @@ func Scan(ctx context.Context, out storage.Dir, shard shard.Shard) (*Ledger, err
 			continue
 		}
 		add := func(row *ledgerRow) {
-			if l.add(row, shard) {
+			if l.add(row, owner) {
 				l.errorFiles[name] = true
 			}
 		}
@@ -108,7 +115,50 @@ func Scan(ctx context.Context, out storage.Dir, shard shard.Shard) (*Ledger, err
 		}
 		l.Files = append(l.Files, name)
 	}
+	if err := l.scanJournal(ctx, out, names, owner); err != nil {
+		return nil, err
+	}
 	return l, nil
+}
+
+// scanJournal reads the rows of the shard's journal groups that no data
+// file supersedes, dropping the torn end a kill may leave.
+func (l *Ledger) scanJournal(ctx context.Context, out storage.Dir, names []string, owner shard.Shard) error {
+	groups, superseded := journal.Groups(names)
+	var own []string
+	for g := range groups {
+		if OwnsName(g, owner) && !slices.Contains(superseded, g) {
+			own = append(own, g)
+		}
+	}
+	slices.Sort(own)
+	for _, g := range own {
+		for _, name := range groups[g] {
+			err := journal.ReadLines(ctx, out, name, func(line []byte, _ int) error {
+				row, err := decodeLine(line, ledgerRowOf)
+				if err == nil {
+					l.add(row, owner)
+				}
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("reading what the output's journal holds: %w", err)
+			}
+		}
+		l.Journal = append(l.Journal, journal.Group{Name: g, Segments: groups[g]})
+	}
+	return nil
+}
+
+// AddRow counts a row the output does not hold yet (a row a spool kept),
+// unless the output already has a row for its id: it reports whether it
+// did, so the row is written once.
+func (l *Ledger) AddRow(row *writer.Row, owner shard.Shard) bool {
+	if !owner.Owns(row.ID) || l.state(shard.HashID(row.ID))&(hasOK|hasError|hasDuplicate) != 0 {
+		return false
+	}
+	l.add(ledgerRowOf(row), owner)
+	return true
 }
 
 // scanJSONL calls add for every row of an output JSONL file, in either

@@ -9,10 +9,12 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/bedrock-batch/bedrock-batch/journal"
 	"github.com/bedrock-batch/bedrock-batch/shard"
 	"github.com/bedrock-batch/bedrock-batch/storage"
 	"github.com/bedrock-batch/bedrock-batch/storage/storagetest"
 	"github.com/bedrock-batch/bedrock-batch/tally"
+	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -27,6 +29,10 @@ type scanned struct {
 	Retried    map[string]bool `json:"settled_retry_errors"` // by id, with --retry-errors
 	Superseded []string        `json:"superseded"`
 	StaleTemp  []string        `json:"stale_temp"`
+	// Journal are the shard's groups no data file holds; Stale what a
+	// run holding the lease removes.
+	Journal []journal.Group `json:"journal,omitempty"`
+	Stale   []string        `json:"stale,omitempty"`
 }
 
 // TestScanGoldenOutputs reads each output directory under
@@ -35,14 +41,16 @@ type scanned struct {
 func TestScanGoldenOutputs(t *testing.T) {
 	probe := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "p", "q", "r0", "r1", "r2", "r3", "nope"}
 	for _, tt := range []struct {
-		name  string
-		owner shard.Shard
+		name, golden string
+		owner        shard.Shard
 	}{
-		{"mixed", shard.Shard{}},
-		{"sharded", shard.Shard{Index: 0, Count: 2}},
-		{"compacted", shard.Shard{}},
+		{"mixed", "mixed", shard.Shard{}},
+		{"sharded", "sharded", shard.Shard{Index: 0, Count: 2}},
+		{"compacted", "compacted", shard.Shard{}},
+		{"journaled", "journaled", shard.Shard{}},
+		{"journaled", "journaled-shard-1of2", shard.Shard{Index: 1, Count: 2}},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.golden, func(t *testing.T) {
 			ctx := context.Background()
 			out := storage.NewLocalDir(filepath.Join("testdata", "outputs", tt.name))
 			l, err := Scan(ctx, out, tt.owner)
@@ -54,7 +62,7 @@ func TestScanGoldenOutputs(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := scanned{Files: l.Files, Totals: l.Totals, Settled: map[string]bool{}, Retried: map[string]bool{},
-				Superseded: Superseded(names)}
+				Superseded: Superseded(names), Journal: l.Journal, Stale: Stale(names, tt.owner)}
 			for name := range l.errorFiles {
 				got.ErrorFiles = append(got.ErrorFiles, name)
 			}
@@ -68,7 +76,7 @@ func TestScanGoldenOutputs(t *testing.T) {
 				got.Settled[id] = l.Settled(id, false)
 				got.Retried[id] = l.Settled(id, true)
 			}
-			checkGolden(t, filepath.Join("testdata", "outputs", tt.name+".json"), got)
+			checkGolden(t, filepath.Join("testdata", "outputs", tt.golden+".json"), got)
 		})
 	}
 }
@@ -145,4 +153,31 @@ func copyDir(t *testing.T, src storage.Dir) storage.Dir {
 		}
 	}
 	return out
+}
+
+// TestAddRowTakesOnlyRowsTheOutputLacks: a spooled row is counted, and
+// written, only when the output has no row for its id.
+func TestAddRowTakesOnlyRowsTheOutputLacks(t *testing.T) {
+	l, err := Scan(context.Background(), storage.NewLocalDir(filepath.Join("testdata", "outputs", "journaled")), shard.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := l.Totals.Records
+	for _, tt := range []struct {
+		id   string
+		want bool
+	}{
+		{"c", false}, // in the journal
+		{"d", false}, // its error row is in the journal
+		{"e", true},  // torn: the output lacks it
+		{"e", false}, // added just now
+		{"a", false}, // in a data file
+	} {
+		if got := l.AddRow(&writer.Row{ID: tt.id, Status: writer.StatusOK}, shard.Shard{}); got != tt.want {
+			t.Errorf("AddRow(%s) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+	if !l.Settled("e", false) || l.Totals.Records != before+1 {
+		t.Errorf("after AddRow(e): settled %v, records %d (were %d)", l.Settled("e", false), l.Totals.Records, before)
+	}
 }

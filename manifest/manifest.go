@@ -225,7 +225,8 @@ func NewRunID(now time.Time) string {
 }
 
 // PrintSummary writes what the run did and what the output holds, in a
-// few lines; uri turns a data file's name into where it is.
+// few lines; uri turns a name in the output into where it is ("" is the
+// output itself).
 func (m *Manifest) PrintSummary(w io.Writer, uri func(name string) string) {
 	already := fmt.Sprint(m.ThisRun.AlreadyDone)
 	if m.ThisRun.AlreadyFailed > 0 {
@@ -269,8 +270,12 @@ func (m *Manifest) PrintSummary(w io.Writer, uri func(name string) string) {
 		fmt.Fprintf(w, "warning: %d records of %s went on demand, not through batch inference (%s): %s more than the batch price\n",
 			j.Records, j.Model, why, extra)
 	}
-	for _, f := range m.OutputFiles {
-		fmt.Fprintf(w, "wrote %s\n", uri(f))
+	switch n := len(m.OutputFiles); n {
+	case 0:
+	case 1:
+		fmt.Fprintf(w, "wrote 1 file to %s\n", uri(""))
+	default:
+		fmt.Fprintf(w, "wrote %d files to %s\n", n, uri(""))
 	}
 	PrintErrors(w, tally.Totals{Errors: m.Errors}, m.Counts.Error)
 }

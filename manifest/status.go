@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/bedrock-batch/bedrock-batch/journal"
 	"github.com/bedrock-batch/bedrock-batch/storage"
 	"github.com/bedrock-batch/bedrock-batch/tally"
 )
@@ -39,10 +40,29 @@ func ReadStatus(ctx context.Context, out storage.Dir) (*Status, error) {
 		}
 		manifests = append(manifests, data)
 	}
+	all, err := out.List(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	journaled, err := journal.CountRows(ctx, out, all)
+	if err != nil {
+		return nil, fmt.Errorf("counting the rows in the journal: %w", err)
+	}
 	if len(manifests) == 0 {
+		if journaled > 0 {
+			return &Status{Journaled: journaled}, nil // a first run is going on, or was killed
+		}
 		return nil, fmt.Errorf("%s %w", out.URI(""), ErrNoManifest)
 	}
-	return NewStatus(manifests)
+	s, err := NewStatus(manifests)
+	if err != nil {
+		return nil, err
+	}
+	// Rows left in the journal are a run going on, or one stopped before
+	// it wrote them out: the next run does, so the job is not done yet.
+	s.Journaled = journaled
+	s.Complete = s.Complete && journaled == 0
+	return s, nil
 }
 
 // Status is a job's state across its shards, from their manifests.
@@ -59,6 +79,10 @@ type Status struct {
 	Complete                  bool // every shard is complete and none is missing
 	// Errors counts the error rows of every shard by error_type.
 	Errors tally.Totals
+	// Journaled counts the rows durable in the journal that no data file
+	// holds yet (not in the counts above): a run is writing them out, or
+	// the next run will.
+	Journaled int64
 }
 
 // NewStatus sums up manifests (in any order), each given as its JSON.
@@ -111,6 +135,9 @@ func NewStatus(manifests [][]byte) (*Status, error) {
 func (s *Status) Print(w io.Writer) error {
 	if err := s.printModels(w); err != nil {
 		return err
+	}
+	if s.Journaled > 0 {
+		fmt.Fprintf(w, "journaled: %d rows are durable in the journal (_journal/) and not yet in a data file or the counts below: a run is writing them out, or the next run will\n", s.Journaled)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "shard\trecords\tok\terror\tinput tokens\toutput tokens\tcost USD\tcomplete\tlast run\t")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
+	"github.com/bedrock-batch/bedrock-batch/journal"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/request"
@@ -86,7 +87,9 @@ func writeBenchInput(b *testing.B, path string) {
 }
 
 func runPipeline(b *testing.B, model *bedrock.Client, input, output string) {
-	sink, err := writer.New(storage.NewLocalDir(output), writer.Options{Format: "jsonl", NamePrefix: "part-bench"})
+	// The run's own sink: rows journaled with continuous group commits
+	// (a write and an fsync each), the tail compacted into a data file.
+	sink, err := journal.New(storage.NewLocalDir(output), journal.Options{Format: writer.JSONL, DataPrefix: "part-bench"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -97,6 +97,12 @@ func (r *Run) process(ctx context.Context, stop <-chan struct{}, rec *reader.Rec
 		case err != nil:
 			return nil, nil
 		}
+		if !r.output.wait(ctx, stop) {
+			// The run stopped, or its output stopped taking rows, while the
+			// call waited: it never starts, and a resumed run sends it.
+			ticket.Failed()
+			return nil, nil
+		}
 		resp, elapsed, err := r.attempt(ctx, req)
 		row.Attempts = int64(attempt)
 		r.stats.attempts.Add(1)

@@ -24,7 +24,17 @@ type Model interface {
 	Converse(ctx context.Context, req *bedrock.Request) (bedrock.Response, error)
 }
 
+// FailureNotifier is a Sink that can say its output failed the moment a
+// write fails, before its Commit returns (after it spooled the rows,
+// say): calls are held back from then on, as after a failed Commit.
+type FailureNotifier interface {
+	NotifyFailure(func())
+}
+
 // Sink takes result rows; Commit makes every row written so far durable.
+// Write hands a row over without waiting for storage; Commit may run while
+// Write does (one goroutine calls each), so one commit covers every row
+// handed over while the last one ran.
 type Sink interface {
 	Write(ctx context.Context, row *writer.Row) error
 	Commit(ctx context.Context) error
@@ -95,11 +105,20 @@ type Options struct {
 	EchoModelInput bool
 	// Retry says how often and how patiently failed calls are made again.
 	Retry Retry
-	// CommitInterval and CommitRows bound how long, and how many, finished
-	// rows may wait before they are made durable: what a kill -9 can cost
-	// on top of the calls in flight. Defaults: 5 s and 5,000 rows.
-	CommitInterval time.Duration
-	CommitRows     int
+	// SyncInterval is the least time between the starts of two commits:
+	// what a kill -9 can cost on top of the calls in flight. 0 commits
+	// continuously: the next commit starts as soon as the last has ended,
+	// with every row finished meanwhile.
+	SyncInterval time.Duration
+	// StallAfter pauses new calls while a commit takes longer than this,
+	// until it ends (default: 4 sync intervals, at least 2 s), so a
+	// storage that stops answering stops the spending too.
+	StallAfter time.Duration
+	// OutputGrace is how long the output may fail: from a failed commit
+	// on no new call starts, commits are tried again, and the first that
+	// works lets calls go again; when none has for OutputGrace, the run
+	// stops taking records and ends with an OutputError. Default 2 minutes.
+	OutputGrace time.Duration
 	// Limiter, when set, is asked before every call.
 	Limiter Limiter
 	// RunID is written in every row, with the time the row was finished.
@@ -160,6 +179,8 @@ type Run struct {
 	// every model's workers, taken only around the call itself, so a
 	// worker waiting for its model's quota holds no slot.
 	calls chan struct{}
+	// output pauses new calls while a commit stalls.
+	output gate
 }
 
 // New returns a Run; nothing starts until Run.Run.
@@ -167,11 +188,14 @@ func New(source reader.Source, model Model, sink Sink, opts Options) *Run {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}
-	if opts.CommitInterval <= 0 {
-		opts.CommitInterval = 5 * time.Second
+	if opts.SyncInterval < 0 {
+		opts.SyncInterval = 0
 	}
-	if opts.CommitRows <= 0 {
-		opts.CommitRows = 5000
+	if opts.StallAfter <= 0 {
+		opts.StallAfter = max(2*time.Second, 4*opts.SyncInterval)
+	}
+	if opts.OutputGrace <= 0 {
+		opts.OutputGrace = DefaultOutputGrace
 	}
 	opts.Retry = opts.Retry.withDefaults()
 	if opts.QueueRecords <= 0 {
@@ -186,7 +210,11 @@ func New(source reader.Source, model Model, sink Sink, opts Options) *Run {
 	if opts.StopAfterErrors == 0 {
 		opts.StopAfterErrors = DefaultStopAfterErrors
 	}
-	return &Run{source: source, model: model, sink: sink, opts: opts, systematic: systematic{limit: opts.StopAfterErrors}}
+	r := &Run{source: source, model: model, sink: sink, opts: opts, systematic: systematic{limit: opts.StopAfterErrors}}
+	if n, ok := sink.(FailureNotifier); ok {
+		n.NotifyFailure(r.output.fail)
+	}
+	return r
 }
 
 // Run reads every record, calls the model for each, and writes one row per
@@ -195,13 +223,28 @@ func New(source reader.Source, model Model, sink Sink, opts Options) *Run {
 // always committed before Run returns. The error is non-nil only when the
 // run could not go on (the source or the sink failed); an interrupted run
 // returns a Summary with Interrupted set.
-func (r *Run) Run(ctx context.Context, stop <-chan struct{}) (Summary, error) {
+func (r *Run) Run(ctx context.Context, userStop <-chan struct{}) (Summary, error) {
 	start := time.Now()
 	queued := newLanes(r.opts.QueueRecords, r.opts.QueueBytes)
 	results := make(chan *writer.Row, r.opts.Concurrency)
 	r.calls = make(chan struct{}, r.opts.Concurrency)
 
 	group, gctx := errgroup.WithContext(ctx)
+	// stop closes when the caller stops the run or the output stops taking
+	// rows: either way no new record is taken and no new call starts.
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }) }
+	committed := make(chan struct{}) // the last commit is done
+	group.Go(func() error {
+		select {
+		case <-userStop:
+			halt()
+		case <-committed:
+		case <-gctx.Done():
+		}
+		return nil
+	})
 	// Rows must reach the sink even after ctx is cancelled: a finished call
 	// is paid for, and losing its row would mean paying again on resume.
 	writeCtx := context.WithoutCancel(ctx)
@@ -255,12 +298,24 @@ func (r *Run) Run(ctx context.Context, stop <-chan struct{}) (Summary, error) {
 		close(results)
 		return nil
 	})
+	received := make(chan struct{}) // every row is handed to the sink
+	nudge := make(chan struct{}, 1) // a row was handed over
 	group.Go(func() error {
 		defer close(writerGone)
-		return r.write(writeCtx, results)
+		defer close(received)
+		return r.receive(writeCtx, results, nudge)
+	})
+	var outputErr error
+	group.Go(func() error {
+		defer close(committed)
+		outputErr = r.commit(writeCtx, nudge, received, halt)
+		return nil
 	})
 
 	err := group.Wait()
+	if err == nil {
+		err = outputErr
+	}
 	summary := r.stats.summary()
 	summary.WallTime = time.Since(start)
 	summary.Interrupted = isClosed(stop) || ctx.Err() != nil
@@ -359,44 +414,25 @@ func (r *Run) work(ctx context.Context, stop <-chan struct{}, queued *lanes, q *
 	}
 }
 
-func (r *Run) write(ctx context.Context, results <-chan *writer.Row) error {
-	ticker := time.NewTicker(r.opts.CommitInterval)
-	defer ticker.Stop()
-	pending := 0
-	commit := func() error {
-		pending = 0
-		if err := r.sink.Commit(ctx); err != nil {
-			return fmt.Errorf("committing output: %w", err)
+// receive hands every finished row to the sink, and nudges the
+// committer. Rows must reach the sink even after the run's context is
+// cancelled: a finished call is paid for.
+func (r *Run) receive(ctx context.Context, results <-chan *writer.Row, nudge chan<- struct{}) error {
+	for row := range results {
+		row.RunID = r.opts.RunID
+		if row.FinishedAt.IsZero() {
+			row.FinishedAt = time.Now().UTC().Truncate(time.Millisecond)
 		}
-		return nil
-	}
-	for {
+		if err := r.sink.Write(ctx, row); err != nil {
+			return fmt.Errorf("writing output: %w", err)
+		}
+		r.stats.count(row)
 		select {
-		case row, ok := <-results:
-			if !ok {
-				return commit()
-			}
-			row.RunID = r.opts.RunID
-			if row.FinishedAt.IsZero() {
-				row.FinishedAt = time.Now().UTC().Truncate(time.Millisecond)
-			}
-			if err := r.sink.Write(ctx, row); err != nil {
-				return fmt.Errorf("writing output: %w", err)
-			}
-			r.stats.count(row)
-			if pending++; pending >= r.opts.CommitRows {
-				if err := commit(); err != nil {
-					return err
-				}
-			}
-		case <-ticker.C:
-			if pending > 0 {
-				if err := commit(); err != nil {
-					return err
-				}
-			}
+		case nudge <- struct{}{}:
+		default:
 		}
 	}
+	return nil
 }
 
 func isClosed(c <-chan struct{}) bool {

@@ -9,17 +9,17 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
-// watchSignals turns the first signal into a graceful stop (stop is
-// closed: no new records, calls in flight get grace to finish) and the
-// second, or the end of the grace, into cancel. It returns when ctx ends.
-func watchSignals(ctx context.Context, deps Deps, grace time.Duration, stop chan<- struct{}, cancel context.CancelFunc) {
+// watchSignals turns the first signal into a graceful stop (stop: no new
+// records, calls in flight get grace to finish) and the second, or the end
+// of the grace, into cancel. It returns when ctx ends.
+func watchSignals(ctx context.Context, deps Deps, grace time.Duration, stop func(), cancel context.CancelFunc) {
 	if deps.Signals == nil {
 		return
 	}
 	select {
 	case sig := <-deps.Signals:
 		deps.Logger.Warn("stopping: no new records; in-flight calls may finish", "signal", sig.String(), "grace", grace)
-		close(stop)
+		stop()
 	case <-ctx.Done():
 		return
 	}

@@ -86,7 +86,7 @@ func TestSignalsStopThenCancel(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			watchSignals(context.Background(), deps, 10*time.Second, stop, cancel)
+			watchSignals(context.Background(), deps, 10*time.Second, func() { close(stop) }, cancel)
 		}()
 		signals <- syscall.SIGTERM
 		<-stop

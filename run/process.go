@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bedrock-batch/bedrock-batch/config"
 	"github.com/bedrock-batch/bedrock-batch/ledger"
-	"github.com/bedrock-batch/bedrock-batch/manifest"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
 	"github.com/bedrock-batch/bedrock-batch/reader"
 	"github.com/bedrock-batch/bedrock-batch/storage"
-	"github.com/bedrock-batch/bedrock-batch/writer"
 )
 
 // Run sends every record the output does not settle and writes one row
@@ -26,6 +25,7 @@ func (r *Run) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := make(chan struct{})
+	stopRun := sync.OnceFunc(func() { close(stop) })
 
 	// The run's own goroutines, stopped and waited for when it ends.
 	background, bgCtx := errgroup.WithContext(ctx)
@@ -34,22 +34,36 @@ func (r *Run) Run(ctx context.Context) error {
 		stopBackground()
 		background.Wait()
 	}()
-	background.Go(func() error { watchSignals(bgCtx, deps, cfg.Grace, stop, cancel); return nil })
+	background.Go(func() error { watchSignals(bgCtx, deps, cfg.Grace, stopRun, cancel); return nil })
 
-	if cfg.RetryErrors {
-		if err := r.ledger.DropErrorRows(ctx, r.out, cfg.Shard); err != nil {
-			return err
-		}
-	}
-	runID := manifest.NewRunID(r.started)
-	if err := recordOptions(ctx, r.out, r.options, runID); err != nil {
-		return err
-	}
-	sink, err := writer.New(r.out, writer.Options{Format: writer.Format(cfg.OutputFormat), Style: cfg.OutputStyle, NamePrefix: cfg.Shard.DataPrefix(runID),
-		RowGroupRows: cfg.ParquetRowGroupRows, RowGroupBytes: cfg.ParquetRowGroupBytes})
+	runID := r.runID
+	sink, err := r.openJournal()
 	if err != nil {
 		return err
 	}
+	writeCtx := context.WithoutCancel(ctx)
+	abandon := func(runErr error) error {
+		if err := sink.Close(writeCtx); err != nil {
+			deps.Logger.Error("writing out the journal", "output", r.out.URI(""), "error", err)
+		}
+		return runErr
+	}
+	if cfg.RetryErrors {
+		if err := r.compactAdopted(ctx, sink); err != nil {
+			return abandon(err)
+		}
+		if err := r.ledger.DropErrorRows(ctx, r.out, cfg.Shard); err != nil {
+			return abandon(err)
+		}
+	}
+	if err := r.replaySpool(ctx, sink); err != nil {
+		return abandon(err)
+	}
+	if err := recordOptions(ctx, r.out, r.options, runID); err != nil {
+		return abandon(err)
+	}
+	background.Go(func() error { return sink.Compacting(bgCtx) })
+	background.Go(func() error { r.keepLease(bgCtx, sink, stopRun); return nil })
 	files := reader.OpenFilesWith(deps.Storage, r.inputs).WithOptions(r.setup.reader)
 	defer files.Close()
 	source := ledger.NewFilter(files, cfg.Shard, r.ledger, cfg.RetryErrors)
@@ -63,7 +77,7 @@ func (r *Run) Run(ctx context.Context) error {
 	var route *batchRoute
 	if cfg.Route != "" && cfg.Route != config.RouteOnDemand {
 		if route, err = r.startBatchRoute(ctx, background, bgCtx, stop, source); err != nil {
-			return fmt.Errorf("batch inference: %w", err)
+			return abandon(fmt.Errorf("batch inference: %w", err))
 		}
 		runSource, opts.Answered = route.source, route.rows
 	}
@@ -103,9 +117,12 @@ func (r *Run) Run(ctx context.Context) error {
 			runErr = fmt.Errorf("batch inference: %w", err)
 		}
 	}
-	writeCtx := context.WithoutCancel(ctx)
 	if closeErr := sink.Close(writeCtx); closeErr != nil && runErr == nil {
 		runErr = closeErr
+	}
+	r.logJournal(sink, summary.WallTime)
+	if lost := r.lostLease(); lost != nil {
+		runErr = fmt.Errorf("stopped: %w", lost)
 	}
 	if runErr != nil {
 		if n, err := storage.Abandon(writeCtx, r.out); err != nil {
@@ -135,7 +152,8 @@ func (r *Run) pipelineOptions() pipeline.Options {
 		SchemaAttempts:  cfg.SchemaAttempts,
 		EchoModelInput:  cfg.OutputStyle == config.StyleBedrockBatch,
 		Retry:           pipeline.Retry{MaxAttempts: cfg.MaxAttempts, AttemptTimeout: cfg.RequestTimeout},
-		CommitInterval:  cfg.CommitInterval,
+		SyncInterval:    r.syncInterval(),
+		OutputGrace:     cfg.OutputGrace,
 		Limiter:         r.pacer(),
 		StopAfterErrors: stopAfter,
 	}

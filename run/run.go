@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +22,7 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/batchinfer"
 	"github.com/bedrock-batch/bedrock-batch/clock"
 	"github.com/bedrock-batch/bedrock-batch/config"
+	"github.com/bedrock-batch/bedrock-batch/lease"
 	"github.com/bedrock-batch/bedrock-batch/ledger"
 	"github.com/bedrock-batch/bedrock-batch/manifest"
 	"github.com/bedrock-batch/bedrock-batch/pipeline"
@@ -68,6 +71,14 @@ type Deps struct {
 	// Quotas reads the account's quotas from Service Quotas when the run
 	// opens (Catalog names the models they use); without it none are read.
 	Quotas accountquota.Lister
+	// ReadOnly opens the output for a dry run or a validation: no lease is
+	// taken and nothing is removed. LeaseInterval is how often the lease
+	// is renewed (default 10 s). SpoolDir is where rows the output could
+	// not take are kept on this machine (default: the user's cache
+	// directory).
+	ReadOnly      bool
+	LeaseInterval time.Duration
+	SpoolDir      string
 }
 
 func (d Deps) withDefaults() Deps {
@@ -91,6 +102,9 @@ func (d Deps) withDefaults() Deps {
 	}
 	if d.Storage == nil {
 		d.Storage = storage.NewRouter(nil)
+	}
+	if d.SpoolDir == "" {
+		d.SpoolDir = defaultSpoolDir()
 	}
 	return d
 }
@@ -119,6 +133,12 @@ type Run struct {
 	// Set by Run, for Close.
 	ran      bool
 	manifest *manifest.Manifest
+
+	// The run's id, and its lease on the output shard (nil when read only).
+	runID     string
+	lease     *lease.Lease
+	leaseMu   sync.Mutex
+	leaseLost error
 }
 
 // Open checks the job against everything that can be checked before a
@@ -147,10 +167,20 @@ func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	if err := r.checkStaging(ctx); err != nil {
 		return nil, setup(err)
 	}
+	r.runID = manifest.NewRunID(r.started)
+	if err := r.takeLease(ctx); err != nil {
+		return nil, err
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			r.releaseLease(context.WithoutCancel(ctx))
+		}
+	}()
 	if r.options, err = r.checkOptions(ctx); err != nil {
 		return nil, err
 	}
-	if r.ledger, err = openLedger(ctx, r.out, cfg); err != nil {
+	if r.ledger, err = openLedger(ctx, r.out, cfg, r.lease != nil); err != nil {
 		return nil, err
 	}
 	if r.setup, err = setUpRequests(cfg, deps.Storage); err != nil {
@@ -163,6 +193,7 @@ func Open(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	if err := r.checkModels(ctx, append([]string{cfg.ModelID}, cfg.QuotaModels()...)); err != nil {
 		return nil, err
 	}
+	opened = true
 	return r, nil
 }
 
@@ -188,21 +219,18 @@ func (r *Run) expandInputs(ctx context.Context) ([]reader.Input, error) {
 }
 
 // openLedger removes what a killed earlier run of this shard left half
-// written and reads what the output already holds.
-func openLedger(ctx context.Context, out storage.Dir, cfg *config.Config) (*ledger.Ledger, error) {
-	names, err := out.List(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	stale := ledger.Superseded(names)
-	for _, name := range names {
-		if ledger.IsStaleTemp(name, cfg.Shard) {
-			stale = append(stale, name)
-		}
-	}
-	for _, name := range stale {
-		if err := out.Remove(ctx, name); err != nil {
+// written (only while holding the lease: no live run of the shard writes
+// then) and reads what the output already holds.
+func openLedger(ctx context.Context, out storage.Dir, cfg *config.Config, leased bool) (*ledger.Ledger, error) {
+	if leased {
+		names, err := out.List(ctx, "")
+		if err != nil {
 			return nil, err
+		}
+		for _, name := range ledger.Stale(names, cfg.Shard) {
+			if err := out.Remove(ctx, name); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return ledger.Scan(ctx, out, cfg.Shard)
@@ -211,14 +239,24 @@ func openLedger(ctx context.Context, out storage.Dir, cfg *config.Config) (*ledg
 // Close writes the manifest of a run that ran, and returns it; after
 // DryRun or Validate there is none.
 func (r *Run) Close(ctx context.Context) (*manifest.Manifest, error) {
+	ctx = context.WithoutCancel(ctx)
+	defer r.releaseLease(ctx)
 	if !r.ran {
 		return nil, nil
 	}
-	ctx = context.WithoutCancel(ctx)
 	if err := manifest.Write(ctx, r.out, r.manifest); err != nil {
 		return r.manifest, err
 	}
 	return r.manifest, nil
+}
+
+// defaultSpoolDir is the user's cache directory's, or the temporary
+// directory's when there is none.
+func defaultSpoolDir() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "bedrock-batch", "spool")
+	}
+	return filepath.Join(os.TempDir(), "bedrock-batch-spool")
 }
 
 // Output is the output's location, for messages.

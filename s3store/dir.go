@@ -28,12 +28,16 @@ type Dir struct {
 
 	mu      sync.Mutex
 	uploads map[string]string // id → key of the multipart uploads started and not yet completed or aborted
+
+	// putOptions change the client's options for Put and its kin (FailFast).
+	putOptions []func(*s3.Options)
 }
 
 var (
 	_ storage.Dir          = (*Dir)(nil)
 	_ storage.WriteChecker = (*Dir)(nil)
 	_ storage.Abandoner    = (*Dir)(nil)
+	_ storage.FailFaster   = (*Dir)(nil)
 	_ storage.Backend      = (*Store)(nil)
 )
 
@@ -52,6 +56,15 @@ func (s *Store) Dir(ctx context.Context, prefixURI string) (*Dir, error) {
 		prefix += "/"
 	}
 	return &Dir{s: s, bucket: bucket, prefix: prefix, uploads: make(map[string]string)}, nil
+}
+
+// FailFast returns the prefix with Put, PutIfAbsent and ReplaceIf tried
+// once: the journal tries its writes again itself, and holds new calls
+// back from the first failure on, rather than after the client's minute
+// of backoff.
+func (d *Dir) FailFast() storage.Dir {
+	return &Dir{s: d.s, bucket: d.bucket, prefix: d.prefix, uploads: make(map[string]string),
+		putOptions: []func(*s3.Options){func(o *s3.Options) { o.RetryMaxAttempts = 1 }}}
 }
 
 // OpenDir returns the prefix at uri as a storage.Dir; see Dir.
@@ -85,51 +98,84 @@ func (d *Dir) OpenAt(ctx context.Context, name string) (io.ReaderAt, int64, io.C
 // Put writes a small file (such as _manifest.json) with one PutObject,
 // replacing any object of that name.
 func (d *Dir) Put(ctx context.Context, name string, data []byte) error {
-	return d.put(ctx, name, data, false)
+	_, err := d.put(ctx, name, data, putCondition{})
+	return err
 }
 
 // PutIfAbsent writes a small file with one PutObject that carries
 // If-None-Match: *, so S3 refuses it (412, an error wrapping fs.ErrExist)
 // when the object exists: of two writers, one wins.
 func (d *Dir) PutIfAbsent(ctx context.Context, name string, data []byte) error {
-	return d.put(ctx, name, data, true)
+	_, err := d.put(ctx, name, data, putCondition{ifNoneMatch: true})
+	return err
 }
 
-func (d *Dir) put(ctx context.Context, name string, data []byte, exclusive bool) error {
+// putCondition is what S3 checks before it takes a PutObject: that no
+// object has the key (If-None-Match: *), or that the object still has an
+// ETag (If-Match).
+type putCondition struct {
+	ifNoneMatch bool
+	ifMatch     storage.Version
+}
+
+// put writes a small file with one PutObject and returns its ETag.
+func (d *Dir) put(ctx context.Context, name string, data []byte, cond putCondition) (storage.Version, error) {
 	if err := storage.CheckName(name); err != nil {
-		return err
+		return "", err
 	}
 	key := d.prefix + name
 	in := &s3.PutObjectInput{
 		Bucket: aws.String(d.bucket), Key: aws.String(key),
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
 	}
-	if exclusive {
+	if cond.ifNoneMatch {
 		in.IfNoneMatch = aws.String("*")
 	}
-	if _, err := d.s.client.PutObject(ctx, in); err != nil {
-		return d.s.wrapErr("PutObject", d.bucket, key, err)
+	if cond.ifMatch != "" {
+		in.IfMatch = aws.String(string(cond.ifMatch))
 	}
-	return nil
+	out, err := d.s.client.PutObject(ctx, in, d.putOptions...)
+	if err != nil {
+		return "", d.s.wrapErr("PutObject", d.bucket, key, err)
+	}
+	return storage.Version(aws.ToString(out.ETag)), nil
 }
 
 // Get reads a whole file of the prefix. A missing file is an error wrapping
 // os.ErrNotExist.
 func (d *Dir) Get(ctx context.Context, name string) ([]byte, error) {
+	data, _, err := d.GetVersion(ctx, name)
+	return data, err
+}
+
+// GetVersion reads a whole file of the prefix with its ETag.
+func (d *Dir) GetVersion(ctx context.Context, name string) ([]byte, storage.Version, error) {
 	if err := storage.CheckName(name); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	key := d.prefix + name
 	out, err := d.s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
 	if err != nil {
-		return nil, d.s.wrapErr("GetObject", d.bucket, key, err)
+		return nil, "", d.s.wrapErr("GetObject", d.bucket, key, err)
 	}
 	defer out.Body.Close()
 	data, err := io.ReadAll(out.Body)
 	if err != nil {
-		return nil, d.s.wrapErr("GetObject", d.bucket, key, err)
+		return nil, "", d.s.wrapErr("GetObject", d.bucket, key, err)
 	}
-	return data, nil
+	return data, storage.Version(aws.ToString(out.ETag)), nil
+}
+
+// ReplaceIf writes a small file with one PutObject that carries If-Match
+// on the ETag v, so S3 refuses it (412, or 409 for a write racing it, or
+// 404 for an object gone) unless the object still has that ETag: of two
+// writers holding the same ETag, one wins. It returns the new ETag.
+func (d *Dir) ReplaceIf(ctx context.Context, name string, data []byte, v storage.Version) (storage.Version, error) {
+	etag, err := d.put(ctx, name, data, putCondition{ifMatch: v})
+	if code, status := errorCode(err); status == 412 || status == 409 || status == 404 || code == "PreconditionFailed" || code == "NoSuchKey" {
+		return "", fmt.Errorf("s3store: PutObject %s if its ETag is still %s: %w", d.URI(name), v, storage.ErrChanged)
+	}
+	return etag, err
 }
 
 // List returns the names of the objects under the prefix whose name

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bedrock-batch/bedrock-batch/s3store/s3test"
+	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
 // fault is what the proxy does with one request.
@@ -365,5 +366,35 @@ func TestAccessDenied(t *testing.T) {
 				t.Errorf("error %q also wraps os.ErrNotExist", err)
 			}
 		})
+	}
+}
+
+// TestFailFastTriesOnce: the FailFast prefix tries a Put once and reports
+// a 503 at once, where the prefix itself rides it out with retries.
+func TestFailFastTriesOnce(t *testing.T) {
+	p, e := newFaultProxy(t, Options{RetryMaxBackoff: 20 * time.Millisecond})
+	d, err := e.store.Dir(ctx(t), e.uri("fast/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failTwice := func(n int, r *http.Request) fault {
+		if n <= 2 {
+			return fault{status: 503, code: "SlowDown"}
+		}
+		return fault{}
+	}
+	p.setRule(failTwice)
+	if err := d.FailFast().Put(ctx(t), "_journal/g/000000.jsonl", []byte("a\n")); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("FailFast Put through a 503: %v, want storage.ErrUnavailable at once", err)
+	}
+	if _, seen := p.counts(http.MethodPut); seen != 1 {
+		t.Errorf("FailFast sent %d PutObjects, want 1", seen)
+	}
+	p.setRule(failTwice)
+	if err := d.Put(ctx(t), "_journal/g/000000.jsonl", []byte("a\n")); err != nil {
+		t.Errorf("Put through two 503s: %v", err)
+	}
+	if _, seen := p.counts(http.MethodPut); seen != 3 {
+		t.Errorf("Put sent %d PutObjects, want 3", seen)
 	}
 }

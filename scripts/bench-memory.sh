@@ -55,6 +55,9 @@ emulator=$!
 sleep 1
 env "${env[@]}" /usr/bin/time -v "$work/batch" run "${run[@]}" 2>"$work/time.log" | grep -v "^wrote"
 grep -E "Maximum resident set size|Elapsed" "$work/time.log"
+# How its rows became durable and how many data files they made (issue 15).
+grep -E "msg=journal" "$work/time.log" || true
+echo "data files: $(ls "$work/out" | grep -c -E '^part-.*\.(jsonl|parquet)$')"
 if [ "$route" = batch-inference ]; then
 	grep -E "batch inference: staged|job limits" "$work/time.log" | head -3
 fi

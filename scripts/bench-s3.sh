@@ -39,6 +39,8 @@ run() {
 	wall=$(grep -o '[0-9.]*s$' "$work/$label.out" | head -1)
 	rss=$(grep "Maximum resident" "$work/$label.time" | grep -o '[0-9]*$')
 	echo "$label: $records records in ${wall} ($(python3 -c "print(round($records/${wall%s}))") records/s), peak RSS $((rss / 1024)) MB"
+	# The journal's syncs and segments (each an object, so a PUT, on S3).
+	grep -E "msg=journal" "$work/$label.time" || true
 }
 run local --input "$work/in.jsonl" --output "$work/local-out"
 run s3 --input s3://bench/in/in.jsonl --output s3://bench/out/

@@ -81,6 +81,16 @@ func (s Shard) RunManifestName(runID string) string {
 	return "_runs/" + runID + ".json"
 }
 
+// LeaseName is the shard's lease, held by the one run writing the shard:
+// _lease.json, or _lease-s0003of0008.json for a shard, so shards of one
+// job run side by side.
+func (s Shard) LeaseName() string {
+	if tag := s.tag(); tag != "" {
+		return "_lease-" + tag + ".json"
+	}
+	return "_lease.json"
+}
+
 // BatchStateName is the name of the shard's batch-inference state file:
 // its parts and their jobs (_batch.json, _batch-s0003of0008.json).
 func (s Shard) BatchStateName() string {

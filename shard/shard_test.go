@@ -48,6 +48,8 @@ func TestNames(t *testing.T) {
 		{third.ManifestName(), "_manifest-s0002of0008.json"},
 		{one.BatchStateName(), "_batch.json"},
 		{third.BatchStateName(), "_batch-s0002of0008.json"},
+		{one.LeaseName(), "_lease.json"},
+		{third.LeaseName(), "_lease-s0002of0008.json"},
 		{one.DataPrefix("RUN"), "part-RUN"},
 		{third.DataPrefix("RUN"), "part-s0002of0008-RUN"},
 		{one.RunManifestName("R"), "_runs/R.json"},

@@ -87,3 +87,28 @@ func TestCheckWritableSaysWhenALocalDirectoryIsNotWritable(t *testing.T) {
 		t.Errorf("CheckWritable: %v, want fs.ErrPermission", err)
 	}
 }
+
+// TestRemoveEmptyFolder removes a folder once empty, and only then.
+func TestRemoveEmptyFolder(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	d := storage.NewLocalDir(root)
+	if err := d.Put(ctx, "_journal/g/000000.jsonl", []byte("a\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RemoveEmptyFolder(ctx, "_journal/g"); err != nil {
+		t.Errorf("RemoveEmptyFolder of a folder holding a file: %v, want nil", err)
+	}
+	if names, _ := d.List(ctx, ""); len(names) != 1 {
+		t.Fatalf("the file went with its folder: %q", names)
+	}
+	d.Remove(ctx, "_journal/g/000000.jsonl")
+	for _, folder := range []string{"_journal/g", "_journal", "_journal"} {
+		if err := d.RemoveEmptyFolder(ctx, folder); err != nil {
+			t.Errorf("RemoveEmptyFolder(%s): %v", folder, err)
+		}
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("left %v", entries)
+	}
+}

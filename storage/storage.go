@@ -49,6 +49,15 @@ type Dir interface {
 	List(ctx context.Context, prefix string) ([]string, error)
 	// Remove deletes a file; a missing file is not an error.
 	Remove(ctx context.Context, name string) error
+	// GetVersion reads a small file whole, with the Version of what it
+	// read, for a later ReplaceIf.
+	GetVersion(ctx context.Context, name string) ([]byte, Version, error)
+	// ReplaceIf replaces a small file, as Put does, only while it still
+	// holds version v, and returns the new version: a compare-and-swap,
+	// which of two writers holding the same version only one wins. A file
+	// that has another version, or is gone, is left alone and the error
+	// wraps ErrChanged.
+	ReplaceIf(ctx context.Context, name string, data []byte, v Version) (Version, error)
 	// URI is the full path or URI of a name, for messages and for others
 	// (Bedrock's service role) to find the file.
 	URI(name string) string

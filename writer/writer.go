@@ -37,6 +37,9 @@ type Options struct {
 	// NamePrefix-00001.jsonl, ... It must be unique to the run (a timestamp
 	// and a random part) and must not start with "_".
 	NamePrefix string
+	// FirstSeq numbers the first data file (default 0): a compaction
+	// writes the part its journal group is named after.
+	FirstSeq int
 	// MaxRowsPerFile rotates to a new file after this many rows; 0 means
 	// DefaultMaxRowsPerFile.
 	MaxRowsPerFile int
@@ -97,7 +100,10 @@ func New(dest storage.Dir, opts Options) (*Writer, error) {
 	}
 	opts.RowGroupRows = cmp.Or(opts.RowGroupRows, DefaultRowGroupRows)
 	opts.RowGroupBytes = cmp.Or(opts.RowGroupBytes, DefaultRowGroupBytes)
-	w := &Writer{dest: dest, opts: opts}
+	if opts.FirstSeq < 0 {
+		return nil, fmt.Errorf("writer: FirstSeq is %d; want 0 or more", opts.FirstSeq)
+	}
+	w := &Writer{dest: dest, opts: opts, seq: opts.FirstSeq}
 	switch opts.Format {
 	case JSONL:
 		enc := newJSONLEncoder()
@@ -115,22 +121,36 @@ func New(dest storage.Dir, opts Options) (*Writer, error) {
 // is buffered: the row is durable only after the next Commit. Write does
 // not keep row: the caller may reuse it.
 func (w *Writer) Write(ctx context.Context, row *Row) error {
-	if err := w.usable(); err != nil {
+	if err := w.open(ctx); err != nil {
 		return err
-	}
-	if w.obj == nil {
-		name := dataFileName(w.opts.NamePrefix, w.seq, w.ext)
-		obj, err := w.dest.Create(ctx, name)
-		if err != nil {
-			return w.fail(err)
-		}
-		w.seq++
-		w.obj, w.objName, w.objRows = obj, name, 0
-		w.enc.begin(obj)
 	}
 	if err := w.enc.write(row); err != nil {
 		return w.fail(fmt.Errorf("writer: %s: %w", w.objName, err))
 	}
+	return w.wrote()
+}
+
+// open starts the next data file unless one is open.
+func (w *Writer) open(ctx context.Context) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if w.obj != nil {
+		return nil
+	}
+	name := dataFileName(w.opts.NamePrefix, w.seq, w.ext)
+	obj, err := w.dest.Create(ctx, name)
+	if err != nil {
+		return w.fail(err)
+	}
+	w.seq++
+	w.obj, w.objName, w.objRows = obj, name, 0
+	w.enc.begin(obj)
+	return nil
+}
+
+// wrote counts a row of the open file, committing the file once full.
+func (w *Writer) wrote() error {
 	w.objRows++
 	if w.objRows >= int64(w.opts.MaxRowsPerFile) {
 		return w.commitFile()

@@ -77,9 +77,10 @@ func TestLockedDownRuns(t *testing.T) {
 			const outPrefix = "out/locked/"
 			args := append([]string{"run", "--input", input, "--output", e.uri(outPrefix), "--output-format", tt.format,
 				"--model", s3Model, "--concurrency", "32", "--s3-endpoint", proxy.URL}, lockedDownFlags...)
-			if tt.big {
-				args = append(args, "--commit-interval", "10m") // one data file of ~10 MB
-			}
+			// The rows are written from the journal into one data file at the
+			// end (--part-rows is a million): ~10 MB when big, a multipart
+			// upload; the journal's segments and the lease go through the
+			// policy too.
 			res := runBatchS3(t, e.batchEnv(srv.URL), args...)
 			if res.code != exitOK {
 				t.Fatalf("exit %d, want 0\nstderr:\n%s", res.code, res.stderr)

@@ -16,6 +16,7 @@ const (
 	exitUsage      = 2
 	exitSomeErrors = 3 // finished, every record has a row, some rows are errors
 	exitQuota      = 4 // stopped at a quota that resets later: run the same command again to continue
+	exitLeaseHeld  = 5 // another run holds the output shard: this run sent nothing
 )
 
 const usageText = `batch runs prompt sets through Amazon Bedrock.

@@ -38,7 +38,8 @@ profile, SSO, task or instance role).
 
 Exit status: 0 every row ok; 3 finished but some rows are errors;
 1 the run could not finish; 2 usage error; 4 stopped at a daily quota that
-resets later (run the same command again to continue).
+resets later (run the same command again to continue); 5 another run holds
+the output (shard) and this one sent nothing (--wait waits for it).
 
 Every flag is also a job-file key of the same name (--job).
 `
@@ -102,11 +103,15 @@ func runOrCheck(args []string, check bool, stdout, stderr io.Writer) int {
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
 	deps.Signals = signals
+	deps.ReadOnly = check || cfg.DryRun
 
 	r, err := run.Open(ctx, cfg, deps)
 	if err != nil {
 		fmt.Fprintf(stderr, "batch %s: %v\n", command, err)
-		if run.IsSetup(err) {
+		switch {
+		case run.IsLeaseHeld(err):
+			return exitLeaseHeld
+		case run.IsSetup(err):
 			return exitUsage
 		}
 		return exitFailed

@@ -641,9 +641,11 @@ func newS3FaultProxy(t *testing.T, e *s3Env, outPrefix string, allow int, closeC
 		op := s3Operation(r)
 		fail := false
 		rel := strings.TrimPrefix(r.URL.Path, p.outPath)
-		// The record of the run's options, written once at the start, is
-		// not what these faults are about.
-		if (r.Method == http.MethodPut || r.Method == http.MethodPost) && strings.HasPrefix(r.URL.Path, p.outPath) && rel != "_options.json" {
+		// The record of the run's options, written once at the start, the
+		// lease and the journal are not what these faults are about: the
+		// data files written from the journal are.
+		untouched := rel == "_options.json" || strings.HasPrefix(rel, "_lease") || strings.HasPrefix(rel, "_journal/")
+		if (r.Method == http.MethodPut || r.Method == http.MethodPost) && strings.HasPrefix(r.URL.Path, p.outPath) && !untouched {
 			bookkeeping := strings.HasPrefix(rel, "_")
 			p.mu.Lock()
 			p.writes++
@@ -761,7 +763,7 @@ func TestS3OutputFailure(t *testing.T) {
 			start := time.Now()
 			res := runBatchS3(t, env, "run", "--input", e.uri("in/prompts.jsonl"), "--output", e.uri(outPrefix),
 				"--output-format", "jsonl", "--model", s3Model, "--concurrency", "64", "--s3-endpoint", p.URL,
-				"--commit-interval", "1h") // one data file, big enough to be a multipart upload, however slow the machine
+				"--output-grace", "2s") // one data file, written from the journal at the end: a multipart upload
 			t.Logf("run took %s\n%s", time.Since(start).Round(time.Millisecond), res.stderr)
 
 			p.mu.Lock()

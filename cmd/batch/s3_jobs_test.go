@@ -25,7 +25,7 @@ func TestS3KillResumeShardsRetry(t *testing.T) {
 
 	t.Run("kill and resume", func(t *testing.T) {
 		srv := startEmulator(t, bedrocktest.Options{Latency: 20 * time.Millisecond, Faults: bedrocktest.Faults{Throttle: 0.05}})
-		args := append([]string{"run", "--input", input, "--output", e.uri("killed/"), "--concurrency", "8", "--commit-interval", "300ms"}, s3...)
+		args := append([]string{"run", "--input", input, "--output", e.uri("killed/"), "--concurrency", "8", "--sync-interval", "300ms"}, s3...)
 		for _, after := range []time.Duration{700 * time.Millisecond, 1100 * time.Millisecond} {
 			cmd := exec.Command(binary, args...)
 			cmd.Env = e.batchEnv(srv.URL)

@@ -3,11 +3,13 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bedrock-batch/bedrock-batch/storage"
@@ -180,6 +182,113 @@ func TestDir(t *testing.T, newDir func(t *testing.T) storage.Dir) {
 		}
 		if uri := d.URI("meta/m/x.json"); !strings.HasSuffix(uri, "m/x.json") {
 			t.Errorf("URI(meta/m/x.json) = %q", uri)
+		}
+	})
+	t.Run("ReplaceIf replaces only the version read", func(t *testing.T) {
+		d := newDir(t)
+		if err := d.Put(ctx, "_lease.json", []byte("first")); err != nil {
+			t.Fatal(err)
+		}
+		data, v1, err := d.GetVersion(ctx, "_lease.json")
+		if err != nil || string(data) != "first" || v1 == "" {
+			t.Fatalf("GetVersion = %q, %q, %v", data, v1, err)
+		}
+		v2, err := d.ReplaceIf(ctx, "_lease.json", []byte("second"), v1)
+		if err != nil || v2 == "" || v2 == v1 {
+			t.Fatalf("ReplaceIf of the version read = %q, %v; want a new version", v2, err)
+		}
+		if _, err := d.ReplaceIf(ctx, "_lease.json", []byte("stale"), v1); !errors.Is(err, storage.ErrChanged) {
+			t.Errorf("ReplaceIf of an old version: %v, want storage.ErrChanged", err)
+		}
+		if data, v, err := d.GetVersion(ctx, "_lease.json"); string(data) != "second" || v != v2 || err != nil {
+			t.Errorf("after a refused ReplaceIf: %q, %q, %v; want %q, %q", data, v, err, "second", v2)
+		}
+		if _, err := d.ReplaceIf(ctx, "_other.json", []byte("x"), v2); !errors.Is(err, storage.ErrChanged) {
+			t.Errorf("ReplaceIf of a missing file: %v, want storage.ErrChanged", err)
+		}
+		if err := d.Remove(ctx, "_lease.json"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.ReplaceIf(ctx, "_lease.json", []byte("again"), v2); !errors.Is(err, storage.ErrChanged) {
+			t.Errorf("ReplaceIf of a removed file: %v, want storage.ErrChanged", err)
+		}
+		if _, _, err := d.GetVersion(ctx, "_lease.json"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("a refused ReplaceIf made the removed file again: %v", err)
+		}
+	})
+	t.Run("of writers replacing one version, one wins", func(t *testing.T) {
+		d := newDir(t)
+		if err := d.Put(ctx, "_lease.json", []byte("held")); err != nil {
+			t.Fatal(err)
+		}
+		_, v, err := d.GetVersion(ctx, "_lease.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const writers = 8
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = d.ReplaceIf(ctx, "_lease.json", []byte(fmt.Sprintf("writer %d", i)), v)
+			}()
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Errorf("writers %d and %d both replaced version %q", winner, i, v)
+			case err == nil:
+				winner = i
+			case !errors.Is(err, storage.ErrChanged):
+				t.Errorf("writer %d: %v, want success or storage.ErrChanged", i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatal("no writer replaced the file")
+		}
+		if got := read(t, d, "_lease.json"); got != fmt.Sprintf("writer %d", winner) {
+			t.Errorf("the file holds %q; writer %d won", got, winner)
+		}
+	})
+	t.Run("appended files grow in place", func(t *testing.T) {
+		d := newDir(t)
+		a, ok := d.(storage.Appender)
+		if !ok {
+			t.Skip("not a storage.Appender")
+		}
+		f, err := a.CreateAppend(ctx, "_journal/g/000000.jsonl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for _, text := range []string{"one\n", "two\n"} {
+			if _, err := io.WriteString(f, text); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Sync(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := read(t, d, "_journal/g/000000.jsonl"); got != "one\ntwo\n" {
+			t.Errorf("appended %q, want %q", got, "one\ntwo\n")
+		}
+		if got := visible(t, d, "_journal/"); !slices.Equal(got, []string{"_journal/g/000000.jsonl"}) {
+			t.Errorf("List = %q", got)
+		}
+		io.WriteString(f, "thr")
+		if err := f.Truncate(int64(len("one\ntwo\n"))); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(f, "three\n")
+		if got := read(t, d, "_journal/g/000000.jsonl"); got != "one\ntwo\nthree\n" {
+			t.Errorf("after Truncate and a write: %q", got)
+		}
+		if _, err := a.CreateAppend(ctx, "_journal/g/000000.jsonl"); !errors.Is(err, fs.ErrExist) {
+			t.Errorf("CreateAppend of a taken name: %v, want fs.ErrExist", err)
 		}
 	})
 	t.Run("names that are not relative paths are refused", func(t *testing.T) {

@@ -20,8 +20,9 @@ import (
 // Dir is an in-memory storage.Dir, safe for concurrent use.
 type Dir struct {
 	// Fail, when set, is asked before every operation ("open", "get",
-	// "create", "write", "commit", "put", "list", "remove") on a name; an
-	// error it returns is the operation's.
+	// "create", "write", "commit", "put", "list", "remove", "replace",
+	// "append", "sync", "truncate") on a name; an error it returns is the
+	// operation's.
 	Fail func(op, name string) error
 
 	mu    sync.Mutex
