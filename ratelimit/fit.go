@@ -1,0 +1,166 @@
+package ratelimit
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fit compares a run's concurrency with the calls in flight its quota can
+// hold. A call holds its reservation (input + maxTokens) from start to
+// end, so a tokens-per-minute quota holds quota/60 ÷ reservation calls in
+// flight per second a call takes; once calls have settled, what they
+// really count (input + output × burndown) gives the calls in flight at
+// the quota instead. More workers than that only wait for the quota; far
+// fewer cannot reach it.
+type Fit struct {
+	Quota Quota
+	// Reservation is the tokens a call reserves, on average.
+	Reservation float64
+	// Settled is the quota tokens a call counts once settled, on
+	// average; 0 when no call has settled yet (Reservation stands in).
+	Settled float64
+	// Latency is how long a call takes; 0 when not known yet.
+	Latency time.Duration
+	// Concurrency is the run's concurrency; 0 to give no advice.
+	Concurrency int
+}
+
+// How far the concurrency must be from the calls in flight at the quota
+// before Advice says so.
+const (
+	farAbove = 4
+	farBelow = 0.5
+)
+
+// PerSecond is the calls in flight the quota holds per second a call
+// takes: its tokens per second over each call's tokens (settled if known,
+// else reserved), or its requests per second if fewer; 0 without a quota.
+func (f Fit) PerSecond() float64 {
+	var n float64
+	if per := f.perCall(); f.Quota.TokensPerMinute > 0 && per > 0 {
+		n = float64(f.Quota.TokensPerMinute) / 60 / per
+	}
+	if f.Quota.RequestsPerMinute > 0 {
+		if r := float64(f.Quota.RequestsPerMinute) / 60; n == 0 || r < n {
+			n = r
+		}
+	}
+	return n
+}
+
+func (f Fit) perCall() float64 {
+	if f.Settled > 0 {
+		return f.Settled
+	}
+	return f.Reservation
+}
+
+// InFlight is the calls in flight the quota holds at Latency; 0 when the
+// quota or the latency is not known.
+func (f Fit) InFlight() float64 { return f.PerSecond() * f.Latency.Seconds() }
+
+// String says what the quota holds and why, or "" without a quota.
+func (f Fit) String() string {
+	per := f.PerSecond()
+	if per == 0 {
+		return ""
+	}
+	var why []string
+	if f.Quota.TokensPerMinute > 0 && f.perCall() > 0 {
+		kind := "reserved"
+		if f.Settled > 0 {
+			kind = "settled"
+		}
+		why = append(why, fmt.Sprintf("%d tokens/min ÷ %.0f tokens %s a call", f.Quota.TokensPerMinute, f.perCall(), kind))
+	}
+	if f.Quota.RequestsPerMinute > 0 {
+		why = append(why, fmt.Sprintf("%d requests/min", f.Quota.RequestsPerMinute))
+	}
+	if f.Latency <= 0 {
+		return fmt.Sprintf("the quota holds about %.1f calls in flight per second a call takes (%s)", per, strings.Join(why, ", "))
+	}
+	return fmt.Sprintf("the quota holds about %.1f calls in flight (%s, × %s a call)",
+		f.InFlight(), strings.Join(why, ", "), f.Latency.Round(time.Millisecond))
+}
+
+// Advice says what a concurrency far from the calls in flight the quota
+// holds costs, or "" when it is not far (or cannot be told yet).
+func (f Fit) Advice() string {
+	n := f.InFlight()
+	if n <= 0 || f.Concurrency <= 0 {
+		return ""
+	}
+	c := float64(f.Concurrency)
+	switch {
+	case c > farAbove*max(n, 1):
+		return fmt.Sprintf("concurrency %d is far above what the quota keeps busy: %s; the extra workers only wait",
+			f.Concurrency, f)
+	case c < farBelow*n:
+		return fmt.Sprintf("concurrency %d is far below what the quota keeps busy: %s; the run cannot reach the quota, raise the concurrency to about %.0f",
+			f.Concurrency, f, n)
+	}
+	return ""
+}
+
+// fitCalls is how many calls of a model settle before its concurrency is
+// judged against its quota, on their measured latency and usage.
+const fitCalls = 20
+
+// advisor tells, once per model, when a run's concurrency is far from what
+// the model's quota keeps busy.
+type advisor struct {
+	mu          sync.Mutex
+	concurrency int
+	warn        func(model, advice string)
+}
+
+func (a *advisor) get() (int, func(model, advice string)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.concurrency, a.warn
+}
+
+func (a *advisor) tell(model, advice string) {
+	if _, warn := a.get(); warn != nil {
+		warn(model, advice)
+	}
+}
+
+// AdviseConcurrency makes Models judge concurrency against each model's
+// quota once fitCalls of its calls have settled (their latency, reservation
+// and settled tokens measured), and call warn once with Fit.Advice when it
+// is far off. Models without a known quota are not judged.
+func (m *Models) AdviseConcurrency(concurrency int, warn func(model, advice string)) {
+	m.advisor.mu.Lock()
+	defer m.advisor.mu.Unlock()
+	m.advisor.concurrency, m.advisor.warn = concurrency, warn
+}
+
+// adviceLocked is the model's advice, once, when fitCalls calls have
+// settled; the caller holds s.mu.
+func (s *model) adviceLocked() string {
+	if s.advised || s.stats.ok < fitCalls {
+		return ""
+	}
+	s.advised = true
+	concurrency, warn := s.advisor.get()
+	if warn == nil {
+		return ""
+	}
+	return s.fitLocked(concurrency).Advice()
+}
+
+// fitLocked is the model's Fit on what its calls have shown so far.
+func (s *model) fitLocked(concurrency int) Fit {
+	f := Fit{Quota: s.quota, Concurrency: concurrency}
+	if s.stats.calls > 0 {
+		f.Reservation = float64(s.stats.reserved) / float64(s.stats.calls)
+	}
+	if s.stats.ok > 0 {
+		f.Settled = s.stats.settled / float64(s.stats.ok)
+		f.Latency = s.stats.latency / time.Duration(s.stats.ok)
+	}
+	return f
+}
