@@ -23,8 +23,9 @@ const never = time.Duration(math.MaxInt64)
 // continuously up to its capacity, and admits a taker only when it holds
 // the taker's tokens (no debt at admission); a taker larger than the whole
 // bucket is admitted into a full one. Tokens given back (a call used less
-// than it reserved) raise the level, never above capacity; a call that
-// used more takes the difference, which may leave the level below zero.
+// than it reserved) raise the level and start waiting takers at once; a
+// call that used more takes the difference, which may leave the level
+// below zero.
 // All methods take the current time, so tests need no sleeping.
 type bucket struct {
 	rate     float64 // per second
@@ -75,11 +76,19 @@ func (b *bucket) until(n float64) time.Duration {
 
 func (b *bucket) take(n float64) { b.level -= n }
 
-// give returns n tokens (a negative n takes -n more), never above capacity.
+// give returns n tokens (a negative n takes -n more). Calls waiting may
+// use them at once, as Bedrock admits calls when settled ones free their
+// reservations, up to a second burst more than the bucket holds; what
+// none takes is kept up to capacity (clamp). Bedrock's bucket holds two
+// seconds of quota in the emulator's reading and a minute in the
+// per-minute one: the limiter's never holds more than it.
 func (b *bucket) give(now time.Time, n float64) {
 	b.refill(now)
-	b.level = min(b.capacity, b.level+n)
+	b.level = min(b.level+n, 2*b.capacity)
 }
+
+// clamp keeps what no waiting call took within capacity.
+func (b *bucket) clamp() { b.level = min(b.level, b.capacity) }
 
 // resync gives back n tokens of a call Bedrock refused and then trusts
 // Bedrock over the bucket's own count: a refusal means Bedrock's bucket

@@ -190,6 +190,12 @@ func (l *Limiter) dispatch(now time.Time) {
 			close(w.ready)
 		}
 	}
+	if l.tokens != nil {
+		l.tokens.clamp()
+	}
+	if l.requests != nil {
+		l.requests.clamp()
+	}
 	l.blocked = l.queue.head != nil
 	l.arm(now)
 }

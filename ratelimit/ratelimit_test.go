@@ -251,6 +251,16 @@ func TestSettledCallsBringTheHeadForward(t *testing.T) {
 	if l.tokens.level != 50 {
 		t.Fatalf("after an overrun the bucket holds %v, want 50", l.tokens.level)
 	}
+	// Tokens given back start waiting calls before the bucket's capacity
+	// caps them: with 50 in and 100 back, two calls of 60 start, not one.
+	third := enqueue(t, l, 100)
+	waiting := []*waiter{enqueue(t, l, 60), enqueue(t, l, 60)}
+	clock.advance(500 * time.Millisecond) // the third starts
+	clock.advance(500 * time.Millisecond) // 50 in
+	l.ticket(third).Done(0)
+	if admitted(waiting) != 2 || math.Abs(l.tokens.level-30) > 1e-9 {
+		t.Fatalf("%d of 2 waiting calls started, %v left; want both and 30", admitted(waiting), l.tokens.level)
+	}
 }
 
 func TestTooLargeIsAnErrorNotADeadlock(t *testing.T) {

@@ -229,6 +229,13 @@ func TestSimulatedQuotaGiven(t *testing.T) {
 		input: uniform(800, 1200), output: uniform(50, 1500), bias: 1.2,
 		latency:  func(out int64) time.Duration { return 400*time.Millisecond + time.Duration(out)*20*time.Millisecond },
 		duration: 10 * time.Minute, steady: time.Minute}
+	// maxTokens 1024 for answers of 15: each call reserves 18 times what
+	// it settles, and 2 s calls at the quota hold 36 s of it in flight,
+	// far more than a bucket of 2 s: only the quota left unused while
+	// they build up can hold them, and what settled calls give back must
+	// start waiting calls at once or it is lost to the bucket's capacity.
+	reserving := issue13(Quota{TokensPerMinute: 88320}, 88320)
+	reserving.maxTokens, reserving.latency, reserving.duration, reserving.steady = 1024, fixed(2*time.Second), 3*time.Minute, time.Minute
 	tests := []struct {
 		name    string
 		run     simRun
@@ -236,6 +243,7 @@ func TestSimulatedQuotaGiven(t *testing.T) {
 		atLeast float64 // of the quota, settled over the steady part
 	}{
 		{"issue 13: 64 workers behind 37,000 tokens/min", issue13(Quota{TokensPerMinute: 37000}, 37000), 37000, 0.97},
+		{"reservations 18 times what calls settle, 2 s calls", reserving, 88320, 0.9},
 		{"1,024 workers, 2 s calls", long, 300000, 0.97},
 		{"Claude 4, output 5 times, long answers, estimates 20% low to learn, a minute's bucket", claude, 200000, 0.95},
 	}
