@@ -1,8 +1,6 @@
 package pipeline_test
 
 import (
-	"container/heap"
-	"math"
 	"testing"
 	"time"
 
@@ -10,85 +8,64 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/reader"
 )
 
-// pacingCeiling is the best any client can do in a cell: the steady
+// pacingCeiling bounds what any client can do in a cell: the steady
 // achieved/quota and the time/ideal of BenchmarkPacing's measure.
 type pacingCeiling struct{ achieved, time float64 }
 
-// ceiling works out, without the clock, what a client that could see the
-// emulator's bucket would achieve: it starts each record, in order, the
-// moment the bucket holds it and fewer than the concurrency are in
-// flight. The bucket follows bedrocktest's documented rules, not the
-// limiter's code: it holds burst × quota/60 tokens and starts full,
-// refills continuously, admits a call only when it holds the call's input
-// + maxTokens (a larger one only when full), and at the end of the call
-// (after the latency) settles it to input + output × burndown.
+// ceilingStep is the time step of the fluid model.
+const ceilingStep = time.Millisecond
+
+// ceiling bounds, without the clock, what any client can do in a cell
+// under the emulator's documented rules (bedrocktest, not the limiter's
+// code): a bucket of burst × quota/60 tokens that starts full and refills
+// continuously, a call admitted only when the bucket holds its input +
+// maxTokens (a larger one only when it is full), settled to input +
+// output × burndown when it ends, latency after it started. Calls are a
+// fluid at the cell's mean reservation R and settlement S, and nothing is
+// ever lost to the bucket's capacity, so the bound is generous: by time
+// t, with A(t) calls started, those still in flight can hold no more than
+// the bucket's capacity plus the quota not yet settled,
+//
+//	R·(A(t) − A(t−latency)) ≤ capacity − min(R, capacity) + R + quota·t − S·A(t−latency),
+//
+// and never more than the concurrency are in flight.
 func (c pacingCell) ceiling(recs []reader.Record, quota int) pacingCeiling {
-	rate := float64(quota) / 60
-	capacity := rate * c.burst.Seconds()
-	level, now := capacity, 0.0
-	var flight calls
-	var rows []settledRow
-	var total float64
-	t0 := time.Time{}
-	advance := func(to float64) {
-		level = min(capacity, level+(to-now)*rate)
-		now = to
-	}
-	settleUntil := func(t float64) {
-		for flight.Len() > 0 && flight[0].end <= t {
-			call := heap.Pop(&flight).(flightCall)
-			advance(call.end)
-			level = min(capacity, level+call.reserved-call.used)
-			rows = append(rows, settledRow{t0.Add(time.Duration(call.end * float64(time.Second))), call.used})
-		}
-		advance(t)
-	}
+	var reserved, used float64
 	for _, rec := range recs {
 		prompt := rec.Messages[0].Content[0].Text
 		input := float64(bedrocktest.CountTokens(prompt))
 		output := min(float64(bedrocktest.CountTokens(bedrocktest.Answer(prompt))), float64(c.maxTokens))
-		reserved, used := input+float64(c.maxTokens), input+output*c.burndown()
-		need := min(reserved, capacity)
-		total += used
-		for {
-			settleUntil(now)
-			if flight.Len() < c.concurrency && level >= need-1e-9 {
-				break
-			}
-			next := math.Inf(1)
-			if flight.Len() > 0 {
-				next = flight[0].end
-			}
-			if flight.Len() < c.concurrency {
-				next = min(next, now+(need-level)/rate)
-			}
-			settleUntil(next)
+		reserved += input + float64(c.maxTokens)
+		used += input + output*c.burndown()
+	}
+	n := float64(len(recs))
+	r, s := reserved/n, used/n
+	rate := float64(quota) / 60
+	capacity := rate * c.burst.Seconds()
+	lag := int(c.latency / ceilingStep)
+	started := []float64{0} // A at each step
+	var t10, t90 float64    // when a tenth, and nine tenths, of the calls had ended
+	for k := 1; ; k++ {
+		t := float64(k) * ceilingStep.Seconds()
+		done := 0.0 // A(t − latency): calls that have ended
+		if k >= lag {
+			done = started[k-lag]
 		}
-		level -= reserved
-		heap.Push(&flight, flightCall{end: now + c.latency.Seconds(), reserved: reserved, used: used})
+		limit := (capacity - min(r, capacity) + r + rate*t - s*done) / r
+		started = append(started, max(started[k-1], min(done+limit, done+float64(c.concurrency), n)))
+		if t10 == 0 && done >= n/10 {
+			t10 = t
+		}
+		if t90 == 0 && done >= n*9/10 {
+			t90 = t
+		}
+		if done >= n {
+			return pacingCeiling{
+				achieved: 0.8 * n * s / (t90 - t10) / rate,
+				time:     t / (used / rate),
+			}
+		}
 	}
-	settleUntil(math.Inf(1))
-	end := rows[len(rows)-1].at.Sub(t0).Seconds()
-	return pacingCeiling{
-		achieved: steadyPerMinute(rows) / float64(quota),
-		time:     end / (total / rate),
-	}
-}
-
-type flightCall struct{ end, reserved, used float64 }
-
-// calls is a heap of calls in flight by their end.
-type calls []flightCall
-
-func (h calls) Len() int           { return len(h) }
-func (h calls) Less(i, j int) bool { return h[i].end < h[j].end }
-func (h calls) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *calls) Push(x any)        { *h = append(*h, x.(flightCall)) }
-func (h *calls) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 // BenchmarkPacingPlan reports, for every cell of BenchmarkPacing without

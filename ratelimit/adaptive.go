@@ -34,6 +34,7 @@ const (
 	judgeTime    = time.Second
 	judgeFewest  = 20
 	judgeLongest = 10 * time.Second
+	seriesFloor  = 0.25
 	// Once a series undone has shown a background share of throttles, it
 	// is followed over the calls admitted outside a judgement, about the
 	// last noiseCalls of them, up to noiseAbove times what a series
@@ -182,9 +183,9 @@ func (c *controller) throttled(now time.Time, epoch uint64) (resync, changed boo
 func (c *controller) decrease(now time.Time) {
 	j := &c.judge
 	if !j.active {
-		j.before, j.slowStart, j.first = c.x, c.slowStart, -1
+		j.before, j.slowStart, j.f, j.first, j.laterCalls, j.laterThrottles = c.x, c.slowStart, 1, -1, 0, 0
 	}
-	f := decreaseFactor
+	f, exit := decreaseFactor, c.slowStart
 	c.peak = c.x
 	if c.slowStart {
 		// Bedrock's bucket, and the quota left unused while slow start
@@ -196,6 +197,9 @@ func (c *controller) decrease(now time.Time) {
 		if avg := c.delivered.average(now); avg > 0 && !c.known && c.noise == 0 && now.Sub(c.delivered.first) >= 2*time.Second {
 			f = min(f, avg/c.x)
 		}
+	}
+	if !exit {
+		j.f *= f // the exit from slow start is an estimate, not a step of the series
 	}
 	c.x = max(c.x*f, c.floor, c.settledFloor(now))
 	c.epoch++

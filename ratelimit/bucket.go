@@ -6,11 +6,17 @@ import (
 )
 
 // burst is the limiter's own burst: a bucket holds this much of its rate,
-// so no more than one second of quota ever starts at once, however long
-// calls waited. Bedrock's own bucket is at least as large (the emulator's
-// default is 2 s): a limiter that never holds more than Bedrock can never
-// admit a call Bedrock would refuse.
+// so no more than one second of quota (or the one call waiting, if it is
+// larger) ever starts at once, however long calls waited.
 const burst = time.Second
+
+// most is the most the bucket ever holds, in seconds of its rate: tokens
+// given back are kept up to it for waiting calls, a call waits for no
+// more than it, and a larger one leaves the bucket in debt. Bedrock's
+// bucket holds at least two seconds of quota (the emulator's reading; a
+// minute in the per-minute one): half a second is kept to spare, for
+// input estimates that fall short and calls that settle on the way.
+const most = 1.5
 
 // epsilon absorbs floating-point rounding when a timer fires at the very
 // instant a bucket was computed to hold enough.
@@ -19,20 +25,25 @@ const epsilon = 1e-6
 // never is the wait for a bucket that does not refill.
 const never = time.Duration(math.MaxInt64)
 
-// bucket is a token bucket as Bedrock keeps one: it starts full, refills
-// continuously up to its capacity, and admits a taker only when it holds
-// the taker's tokens (no debt at admission); a taker larger than the whole
-// bucket is admitted into a full one. Tokens given back (a call used less
-// than it reserved) raise the level and start waiting takers at once; a
-// call that used more takes the difference, which may leave the level
-// below zero.
-// All methods take the current time, so tests need no sleeping.
+// bucket is a token bucket that never holds more than Bedrock's. Like
+// Bedrock's it starts full, refills continuously, and admits a taker only
+// when it holds the taker's tokens, or, for a taker larger than most
+// seconds of its rate, when it holds that much, and then goes into debt
+// as Bedrock's would. What it holds is a second of its rate (burst), or
+// the taker at the head if that is larger, up to most: a call of more
+// than a second of quota waits for its own tokens, and tokens that came in
+// while nobody waited never start more than a second's worth of calls at
+// once. Tokens given back (a call used less than it reserved) raise the
+// level and start waiting takers at once, up to most; a call that used
+// more takes the difference, which may leave the level below zero. All
+// methods take the current time, so tests need no sleeping.
 type bucket struct {
 	rate     float64 // per second
-	capacity float64
+	capacity float64 // a second of rate
+	floor    float64 // the smallest capacity (one request for a request bucket)
+	head     float64 // the taker at the head of the queue; 0 when none waits
 	level    float64
 	last     time.Time
-	floor    float64 // the smallest capacity (one request for a request bucket)
 }
 
 func newBucket(perSecond, floor float64, now time.Time) *bucket {
@@ -46,25 +57,34 @@ func (b *bucket) capacityAt(perSecond float64) float64 {
 	return max(perSecond*burst.Seconds(), b.floor)
 }
 
+// most is what the bucket ever holds.
+func (b *bucket) most() float64 { return most * b.capacity }
+
+// limit is what the bucket may hold now: its capacity, or the head up to
+// most.
+func (b *bucket) limit() float64 { return max(b.capacity, min(b.head, b.most())) }
+
 func (b *bucket) refill(now time.Time) {
 	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
-		if b.level < b.capacity {
-			b.level = min(b.capacity, b.level+elapsed*b.rate)
+		if b.level < b.limit() {
+			b.level = min(b.limit(), b.level+elapsed*b.rate)
 		}
 		b.last = now
 	}
 }
 
-// need is what the bucket must hold before a taker of n may start.
-func (b *bucket) need(n float64) float64 { return min(n, b.capacity) }
+// wait makes n the taker at the head (0: none), after a refill up to the
+// previous head, so tokens that came in while a smaller call or none
+// waited never count beyond its limit.
+func (b *bucket) wait(n float64) { b.head = n }
 
 // fits reports whether a taker of n may start now (after refill).
-func (b *bucket) fits(n float64) bool { return b.level >= b.need(n)-epsilon }
+func (b *bucket) fits(n float64) bool { return b.level >= min(n, b.limit())-epsilon }
 
 // until is how long, from the last refill, before a taker of n fits with
 // no tokens given back meanwhile.
 func (b *bucket) until(n float64) time.Duration {
-	short := b.need(n) - b.level
+	short := min(n, b.limit()) - b.level
 	if short <= epsilon {
 		return 0
 	}
@@ -74,21 +94,20 @@ func (b *bucket) until(n float64) time.Duration {
 	return time.Duration(math.Ceil(short / b.rate * float64(time.Second)))
 }
 
-func (b *bucket) take(n float64) { b.level -= n }
+// take removes n tokens, from no more than most.
+func (b *bucket) take(n float64) { b.level = min(b.level, b.most()) - n }
 
 // give returns n tokens (a negative n takes -n more). Calls waiting may
 // use them at once, as Bedrock admits calls when settled ones free their
-// reservations, up to a second burst more than the bucket holds; what
-// none takes is kept up to capacity (clamp). Bedrock's bucket holds two
-// seconds of quota in the emulator's reading and a minute in the
-// per-minute one: the limiter's never holds more than it.
+// reservations, up to most; what none takes is kept up to the limit
+// (clamp).
 func (b *bucket) give(now time.Time, n float64) {
 	b.refill(now)
-	b.level = min(b.level+n, 2*b.capacity)
+	b.level = min(b.level+n, b.most())
 }
 
-// clamp keeps what no waiting call took within capacity.
-func (b *bucket) clamp() { b.level = min(b.level, b.capacity) }
+// clamp keeps what no waiting call took within the limit.
+func (b *bucket) clamp() { b.level = min(b.level, b.limit()) }
 
 // resync gives back n tokens of a call Bedrock refused and then trusts
 // Bedrock over the bucket's own count: a refusal means Bedrock's bucket
@@ -103,5 +122,5 @@ func (b *bucket) setRate(now time.Time, perSecond float64) {
 	b.refill(now)
 	b.rate = perSecond
 	b.capacity = b.capacityAt(perSecond)
-	b.level = min(b.level, b.capacity)
+	b.clamp()
 }

@@ -114,15 +114,13 @@ func TestDailyQuotaExhaustedFailsFast(t *testing.T) {
 	m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 600}}, clock)
 	ctx := context.Background()
 	call := Reservation{InputTokens: 100, MaxTokens: 200}
-	first := admitNow(t, m, a, call)
-	second := admitNow(t, m, b, call)
+	first := admitAfter(t, clock, m, a, call)
 	waiting := make(chan error, 1)
 	go func() {
 		_, err := m.Wait(ctx, a, call)
 		waiting <- err
 	}()
 	waitForQueue(t, m, a, 1) // asleep for A's quota
-	second.Failed()          // B's bucket is full again
 	first.DailyQuotaExhausted()
 
 	// No sleeping for the minute's quota: refused at once, with no timer.
@@ -134,7 +132,7 @@ func TestDailyQuotaExhaustedFailsFast(t *testing.T) {
 	if err := <-waiting; !errors.Is(err, ErrDailyQuotaExhausted) {
 		t.Fatalf("the waiter got %v, want ErrDailyQuotaExhausted", err)
 	}
-	if _, err := m.Wait(ctx, b, call); err != nil {
+	if _, _, err := m.model(b).charge(call); err != nil {
 		t.Fatalf("another model: %v", err)
 	}
 	if got := m.Exhausted(); !reflect.DeepEqual(got, []string{a}) {

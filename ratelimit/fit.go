@@ -18,6 +18,10 @@ type Fit struct {
 	Quota Quota
 	// Reservation is the tokens a call reserves, on average.
 	Reservation float64
+	// WithoutInput says Reservation counts maxTokens only: before the
+	// first record is read, input tokens come on top, and what the quota
+	// holds is at most what Fit says.
+	WithoutInput bool
 	// Settled is the quota tokens a call counts once settled, on
 	// average; 0 when no call has settled yet (Reservation stands in).
 	Settled float64
@@ -69,20 +73,36 @@ func (f Fit) String() string {
 	}
 	var why []string
 	if f.Quota.TokensPerMinute > 0 && f.perCall() > 0 {
-		kind := "reserved"
-		if f.Settled > 0 {
-			kind = "settled"
+		kind := "tokens reserved"
+		switch {
+		case f.Settled > 0:
+			kind = "tokens settled"
+		case f.WithoutInput:
+			kind = "maxTokens, input on top,"
 		}
-		why = append(why, fmt.Sprintf("%d tokens/min ÷ %.0f tokens %s a call", f.Quota.TokensPerMinute, f.perCall(), kind))
+		why = append(why, fmt.Sprintf("%d tokens/min ÷ %.0f %s a call", f.Quota.TokensPerMinute, f.perCall(), kind))
 	}
 	if f.Quota.RequestsPerMinute > 0 {
 		why = append(why, fmt.Sprintf("%d requests/min", f.Quota.RequestsPerMinute))
 	}
-	if f.Latency <= 0 {
-		return fmt.Sprintf("the quota holds about %.1f calls in flight per second a call takes (%s)", per, strings.Join(why, ", "))
+	about := "about"
+	if f.WithoutInput {
+		about = "at most"
 	}
-	return fmt.Sprintf("the quota holds about %.1f calls in flight (%s, × %s a call)",
-		f.InFlight(), strings.Join(why, ", "), f.Latency.Round(time.Millisecond))
+	if f.Latency <= 0 {
+		s := fmt.Sprintf("the quota holds %s %.1f calls in flight per second a call takes (%s)", about, per, strings.Join(why, ", "))
+		if f.Concurrency > 0 {
+			// At latency L the quota holds per×L calls: the concurrency
+			// reaches it while L ≤ c/per, and is far above it below a
+			// farAbove-th of that.
+			reach := time.Duration(float64(f.Concurrency) / per * float64(time.Second))
+			s += fmt.Sprintf("; concurrency %d reaches it while a call takes under %s, and at under %s a call most workers only wait",
+				f.Concurrency, reach.Round(100*time.Millisecond), (reach / farAbove).Round(100*time.Millisecond))
+		}
+		return s
+	}
+	return fmt.Sprintf("the quota holds %s %.1f calls in flight (%s, × %s a call)",
+		about, f.InFlight(), strings.Join(why, ", "), f.Latency.Round(time.Millisecond))
 }
 
 // Advice says what a concurrency far from the calls in flight the quota
@@ -152,9 +172,10 @@ func (s *model) adviceLocked() string {
 	return s.fitLocked(concurrency).Advice()
 }
 
-// fitLocked is the model's Fit on what its calls have shown so far.
+// fitLocked is the model's Fit on what its calls have shown so far, for
+// this worker's share of the quota.
 func (s *model) fitLocked(concurrency int) Fit {
-	f := Fit{Quota: s.quota, Concurrency: concurrency}
+	f := Fit{Quota: s.limiter.shareOfQuota(s.quota), Concurrency: concurrency}
 	if s.stats.calls > 0 {
 		f.Reservation = float64(s.stats.reserved) / float64(s.stats.calls)
 	}
@@ -163,4 +184,33 @@ func (s *model) fitLocked(concurrency int) Fit {
 		f.Latency = s.stats.latency / time.Duration(s.stats.ok)
 	}
 	return f
+}
+
+// shareOfQuota is q times the share of the limits this worker may use.
+func (l *Limiter) shareOfQuota(q Quota) Quota {
+	l.mu.Lock()
+	share := shareOf(l.limits)
+	l.mu.Unlock()
+	q.RequestsPerMinute = int64(float64(q.RequestsPerMinute) * share)
+	q.TokensPerMinute = int64(float64(q.TokensPerMinute) * share)
+	return q
+}
+
+// Fit is model's Fit before its calls have run: this worker's share of
+// the model's quota against calls that reserve r (r.MaxTokens 0: the
+// model's maximum output, as Bedrock reserves; r.InputTokens 0: the input
+// is not known yet, and the Fit is an upper bound) at the given
+// concurrency, with no latency known.
+func (m *Models) Fit(model string, r Reservation, concurrency int) Fit {
+	s := m.model(model)
+	maxTokens := r.MaxTokens
+	if maxTokens <= 0 {
+		maxTokens = s.maxTokens
+	}
+	return Fit{
+		Quota:        s.limiter.shareOfQuota(s.quota),
+		Reservation:  float64(max(r.InputTokens, 0) + max(r.CacheTokens, 0) + maxTokens),
+		WithoutInput: r.InputTokens <= 0 && r.CacheTokens <= 0,
+		Concurrency:  concurrency,
+	}
 }

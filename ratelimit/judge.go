@@ -12,18 +12,23 @@ type judgement struct {
 	since            time.Time
 	before           float64 // x before the series of decreases
 	slowStart        bool    // and whether it was in slow start
+	f                float64 // what the series has cut the rate to, of where it began
 	first            float64 // share throttled after its first decrease; <0 before it is judged
 	firstCalls       int64   // calls that share was measured over
-	calls, throttles int     // settled calls admitted since the last decrease
+	laterCalls       int64   // calls judged since, and of them throttled
+	laterThrottles   int64
+	calls, throttles int // settled calls admitted since the last decrease
 }
 
 // conclude judges the last decrease once enough calls tell; it reports a
 // change of rate. Below a quota calls stop being throttled, beyond the
 // background already known: the decrease helped. If they are still
-// throttled the rate goes on down; when at the lower rate the share
-// throttled has neither halved nor fallen clearly since the series' first
-// judgement, the throttling does not come from the rate: the series is
-// undone and its share becomes background.
+// throttled the rate goes on down; when at the lower rates the share
+// throttled (over every judgement since the series' first) has neither
+// halved nor fallen clearly since that first judgement, the throttling
+// does not come from the rate: the series is undone and its share becomes
+// background. A series stops at seriesFloor of the rate where it began:
+// there, unless the share has fallen to a quarter, it is undone too.
 func (c *controller) conclude(now time.Time) bool {
 	j := &c.judge
 	waited := now.Sub(j.since)
@@ -43,18 +48,25 @@ func (c *controller) conclude(now time.Time) bool {
 		}
 		return false
 	}
-	switch {
-	case j.first < 0:
+	if j.first < 0 {
 		j.first, j.firstCalls = after, n
 		c.decrease(now)
 		return true
-	case after < j.first/2 || fell(j.first, j.firstCalls, after, n):
+	}
+	j.laterCalls += n
+	j.laterThrottles += int64(j.throttles)
+	later := float64(j.laterThrottles) / float64(j.laterCalls)
+	switch {
+	case j.f > seriesFloor && (later < j.first/2 || fell(j.first, j.firstCalls, later, j.laterCalls)):
 		c.decrease(now)
 		return true
+	case j.f <= seriesFloor && later < j.first/4:
+		j.active = false // far enough down: a few throttles left are the quota's
+		return false
 	}
 	j.active = false
-	// Both judgements saw the background: the share over them both.
-	c.shown = max(c.shown, (j.first*float64(j.firstCalls)+after*float64(n))/float64(j.firstCalls+n))
+	// Every judgement saw the background: the share over them all.
+	c.shown = max(c.shown, (j.first*float64(j.firstCalls)+float64(j.laterThrottles))/float64(j.firstCalls+j.laterCalls))
 	c.noise = max(c.noise, c.shown)
 	c.x, c.slowStart = j.before, j.slowStart
 	return true

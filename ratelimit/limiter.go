@@ -191,6 +191,11 @@ func (l *Limiter) dispatch(now time.Time) {
 		}
 	}
 	if l.tokens != nil {
+		var head float64
+		if l.queue.head != nil {
+			head = l.queue.head.tokens
+		}
+		l.tokens.wait(head)
 		l.tokens.clamp()
 	}
 	if l.requests != nil {
@@ -209,7 +214,11 @@ func (l *Limiter) refill(now time.Time) {
 	}
 }
 
+// fits reports whether the buckets hold w, which becomes the head.
 func (l *Limiter) fits(w *waiter) bool {
+	if l.tokens != nil {
+		l.tokens.wait(w.tokens)
+	}
 	return (l.tokens == nil || l.tokens.fits(w.tokens)) && (l.requests == nil || l.requests.fits(1))
 }
 

@@ -41,6 +41,15 @@ func queueModel(t *testing.T, m *Models, model string, r Reservation) (*ModelTic
 	return mt, w
 }
 
+// admitAfter admits a call that must start within a minute of the fake
+// clock, moving it on until it does.
+func admitAfter(t *testing.T, clock *fakeClock, m *Models, model string, r Reservation) *ModelTicket {
+	t.Helper()
+	mt, w := queueModel(t, m, model, r)
+	admissions(t, clock, []*waiter{w})
+	return mt
+}
+
 // waitForQueue returns once n callers wait in the model's queue.
 func waitForQueue(t *testing.T, m *Models, model string, n int) {
 	t.Helper()
@@ -88,13 +97,15 @@ func TestModelsArePacedAtTheirOwnQuotas(t *testing.T) {
 						tpm = defaultTPM
 					}
 					// A second of quota at once, then one call every
-					// tokens/rate: start_i = ((i+1)·tokens - burst)/rate.
-					// A call larger than the bucket starts into a full
-					// one: start_i = i·tokens/rate.
+					// tokens/rate: start_i = ((i+1)·tokens - burst)/rate,
+					// a call of up to 1.5 s of quota waiting for its own
+					// tokens; a larger one starts once the bucket holds
+					// 1.5 s and leaves it in debt: start_i = 0.5 s +
+					// i·tokens/rate.
 					perSec, tokens := float64(tpm)/60, float64(tt.tokens)
 					start := max(0, float64(i+1)*tokens-perSec) / perSec
-					if tokens > perSec {
-						start = float64(i) * tokens / perSec
+					if tokens > most*perSec {
+						start = most - 1 + float64(i)*tokens/perSec
 					}
 					want = append(want, time.Duration(start*float64(time.Second)))
 					_, w := queueModel(t, m, model, Reservation{InputTokens: tt.tokens / 2, MaxTokens: tt.tokens - tt.tokens/2})
@@ -121,7 +132,9 @@ func TestWaitingForOneModelDoesNotBlockAnother(t *testing.T) {
 		b: {TokensPerMinute: 60000}, // 1,000 a second
 	}}, clock)
 	ctx := context.Background()
-	admitNow(t, m, a, Reservation{InputTokens: 10, MaxTokens: 590}) // a minute of A's quota
+	// A minute of A's quota: it starts once the bucket holds the most it
+	// ever does, 1.5 s of quota, and leaves it in debt.
+	admitAfter(t, clock, m, a, Reservation{InputTokens: 10, MaxTokens: 590})
 	blocked := make(chan error, 1)
 	go func() {
 		_, err := m.Wait(ctx, a, Reservation{InputTokens: 10, MaxTokens: 90})
@@ -150,8 +163,8 @@ func TestWaitingForOneModelDoesNotBlockAnother(t *testing.T) {
 	case <-time.After(10 * time.Second): // a failsafe, never reached when it works
 		t.Fatal("B's callers are held up behind A's waiter")
 	}
-	// A's bucket is 590 below zero and its waiter needs the full 10
-	// (its 100 is more than the bucket): 60 s of refill.
+	// A's bucket is 585 below zero and its waiter, larger than 1.5 s of
+	// quota, needs 15: 60 s of refill.
 	clock.advance(59 * time.Second)
 	select {
 	case <-blocked:
@@ -241,16 +254,22 @@ func TestSettleWhatBedrockCounts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// 60,000 a minute: a bucket of 1,000 filling 1,000 a second.
-			m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 60000}}, newFakeClock())
-			ticket := admitNow(t, m, tt.model, tt.r)
+			clock := newFakeClock()
+			m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 60000}}, clock)
+			ticket := admitAfter(t, clock, m, tt.model, tt.r)
 			reserved := tt.r.InputTokens + tt.r.CacheTokens + tt.r.MaxTokens
-			if level := m.model(tt.model).limiter.tokens.level; level != float64(1000-reserved) {
-				t.Fatalf("after admission the bucket is at %v, want %v", level, 1000-reserved)
+			// It starts once the bucket holds it, or 1.5 s of quota,
+			// and takes its whole reservation.
+			after := float64(min(reserved, 1500) - reserved)
+			if level := m.model(tt.model).limiter.tokens.level; level != after {
+				t.Fatalf("after admission the bucket is at %v, want %v", level, after)
 			}
 			ticket.Done(tt.u)
 			ticket.Done(tt.u) // a second settlement does nothing
-			if level := m.model(tt.model).limiter.tokens.level; level != float64(1000-tt.settled) {
-				t.Fatalf("after settling the bucket is at %v, want %v", level, 1000-tt.settled)
+			// What it did not use comes back, up to the second of
+			// quota the bucket holds.
+			if level, want := m.model(tt.model).limiter.tokens.level, min(1000, after+float64(reserved-tt.settled)); level != want {
+				t.Fatalf("after settling the bucket is at %v, want %v", level, want)
 			}
 			r := m.Report()[0]
 			if r.SettledTokens != tt.settled || r.ReservedTokens != reserved || r.Calls != 1 {

@@ -295,7 +295,6 @@ func TestSimulatedQuotaDiscovered(t *testing.T) {
 // it must still run well above its careful start (4 calls a second).
 func TestRandomThrottlingDoesNotStarveTheRun(t *testing.T) {
 	free := issue13(Quota{}, 0)
-	free.duration = time.Minute
 	tests := []struct {
 		name     string
 		run      simRun
