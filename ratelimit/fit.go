@@ -32,10 +32,11 @@ type Fit struct {
 }
 
 // How far the concurrency must be from the calls in flight at the quota
-// before Advice says so.
+// before Advice says so: far above, the extra workers only wait; below,
+// by more than measurement noise, the quota is out of reach.
 const (
 	farAbove = 4
-	farBelow = 0.5
+	farBelow = 0.8
 )
 
 // PerSecond is the calls in flight the quota holds per second a call
@@ -118,7 +119,7 @@ func (f Fit) Advice() string {
 		return fmt.Sprintf("concurrency %d is far above what the quota keeps busy: %s; the extra workers only wait",
 			f.Concurrency, f)
 	case c < farBelow*n:
-		return fmt.Sprintf("concurrency %d is far below what the quota keeps busy: %s; the run cannot reach the quota, raise the concurrency to about %.0f",
+		return fmt.Sprintf("concurrency %d is below what the quota keeps busy: %s; the run cannot reach the quota, raise the concurrency to about %.0f",
 			f.Concurrency, f, n)
 	}
 	return ""
