@@ -11,10 +11,10 @@ import (
 // the rate is discovered in tokens per minute: it starts at
 // startCallsPerSecond calls of the first call's size, doubles every
 // slowStartDoubling while calls wait for it, within slowStartLead times
-// what calls settle (slow start), comes down at the first
-// throttle to half or to what calls have settled on average, whichever
-// is less, and from then on climbs by increaseStep of the rate where
-// throttling last began, each second calls wait for it (additive
+// what calls settle (slow start), comes down at the first throttle to
+// slowStartExit of itself or to what calls have settled on average,
+// whichever is less, and from then on climbs by increaseStep of the rate
+// where throttling last began, each second calls wait for it (additive
 // increase). A throttle lowers the rate by decreaseFactor only when the
 // throttled call was admitted after the last decrease: calls admitted at
 // the old rate belong to the same episode, and one episode is one
@@ -29,7 +29,8 @@ const (
 	minFactor           = 0.02
 	// A decrease is judged (judge.go) once judgeCalls admitted after it
 	// have settled and judgeTime has passed, or judgeFewest by
-	// judgeLongest for a slow run.
+	// judgeLongest for a slow run; a series of decreases stops at
+	// seriesFloor of the rate where it began.
 	judgeCalls   = 30
 	judgeTime    = time.Second
 	judgeFewest  = 20

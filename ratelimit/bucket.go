@@ -10,13 +10,16 @@ import (
 // larger) ever starts at once, however long calls waited.
 const burst = time.Second
 
-// most is the most the bucket ever holds, in seconds of its rate: tokens
-// given back are kept up to it for waiting calls, a call waits for no
-// more than it, and a larger one leaves the bucket in debt. Bedrock's
-// bucket holds at least two seconds of quota (the emulator's reading; a
-// minute in the per-minute one): half a second is kept to spare, for
-// input estimates that fall short and calls that settle on the way.
-const most = 1.5
+// least is the least Bedrock's bucket holds, in seconds of quota (the
+// emulator's reading; a minute in the per-minute one): a call waits for
+// its own tokens up to that much, and a larger one starts into debt when
+// the bucket holds that much, as Bedrock's would admit it into a full
+// bucket. Tokens given back are kept for waiting calls up to spare
+// seconds, half a second less, for input estimates that fall short.
+const (
+	least = 2
+	spare = 1.5
+)
 
 // epsilon absorbs floating-point rounding when a timer fires at the very
 // instant a bucket was computed to hold enough.
@@ -27,16 +30,17 @@ const never = time.Duration(math.MaxInt64)
 
 // bucket is a token bucket that never holds more than Bedrock's. Like
 // Bedrock's it starts full, refills continuously, and admits a taker only
-// when it holds the taker's tokens, or, for a taker larger than most
+// when it holds the taker's tokens, or, for a taker larger than least
 // seconds of its rate, when it holds that much, and then goes into debt
 // as Bedrock's would. What it holds is a second of its rate (burst), or
-// the taker at the head if that is larger, up to most: a call of more
+// the taker at the head if that is larger, up to least: a call of more
 // than a second of quota waits for its own tokens, and tokens that came in
 // while nobody waited never start more than a second's worth of calls at
 // once. Tokens given back (a call used less than it reserved) raise the
-// level and start waiting takers at once, up to most; a call that used
-// more takes the difference, which may leave the level below zero. All
-// methods take the current time, so tests need no sleeping.
+// level and start waiting takers at once, up to spare seconds (or the
+// head); a call that used more takes the difference, which may leave the
+// level below zero. All methods take the current time, so tests need no
+// sleeping.
 type bucket struct {
 	rate     float64 // per second
 	capacity float64 // a second of rate
@@ -57,8 +61,8 @@ func (b *bucket) capacityAt(perSecond float64) float64 {
 	return max(perSecond*burst.Seconds(), b.floor)
 }
 
-// most is what the bucket ever holds.
-func (b *bucket) most() float64 { return most * b.capacity }
+// most is what Bedrock's bucket holds at the least.
+func (b *bucket) most() float64 { return least * b.capacity }
 
 // limit is what the bucket may hold now: its capacity, or the head up to
 // most.
@@ -94,16 +98,17 @@ func (b *bucket) until(n float64) time.Duration {
 	return time.Duration(math.Ceil(short / b.rate * float64(time.Second)))
 }
 
-// take removes n tokens, from no more than most.
+// take removes n tokens, from no more than most: beyond, Bedrock's bucket
+// goes into debt.
 func (b *bucket) take(n float64) { b.level = min(b.level, b.most()) - n }
 
 // give returns n tokens (a negative n takes -n more). Calls waiting may
 // use them at once, as Bedrock admits calls when settled ones free their
-// reservations, up to most; what none takes is kept up to the limit
-// (clamp).
+// reservations, up to spare seconds or the head; what none takes is kept
+// up to the limit (clamp).
 func (b *bucket) give(now time.Time, n float64) {
 	b.refill(now)
-	b.level = min(b.level+n, b.most())
+	b.level = min(b.level+n, max(spare*b.capacity, b.limit()))
 }
 
 // clamp keeps what no waiting call took within the limit.

@@ -33,7 +33,6 @@ type Limiter struct {
 	timerGen uint64    // tells a stale timer's call from the armed one's
 	blocked  bool      // the head waited for the rate at the last dispatch
 
-	inflight  int // admitted calls not yet settled
 	throttles int64
 }
 
@@ -184,7 +183,6 @@ func (l *Limiter) dispatch(now time.Time) {
 			l.requests.take(1)
 		}
 		w.admitted, w.epoch = true, l.ctrl.epoch
-		l.inflight++
 		l.ctrl.window.call(now)
 		if w.ready != nil {
 			close(w.ready)
@@ -349,7 +347,6 @@ func (t Ticket) settle(f func(l *Limiter, now time.Time)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.clock.Now()
-	l.inflight--
 	if l.ctrl.grow(now, l.blocked) {
 		l.apply(now)
 	}

@@ -98,14 +98,14 @@ func TestModelsArePacedAtTheirOwnQuotas(t *testing.T) {
 					}
 					// A second of quota at once, then one call every
 					// tokens/rate: start_i = ((i+1)·tokens - burst)/rate,
-					// a call of up to 1.5 s of quota waiting for its own
+					// a call of up to 2 s of quota waiting for its own
 					// tokens; a larger one starts once the bucket holds
-					// 1.5 s and leaves it in debt: start_i = 0.5 s +
+					// 2 s and leaves it in debt: start_i = 1 s +
 					// i·tokens/rate.
 					perSec, tokens := float64(tpm)/60, float64(tt.tokens)
 					start := max(0, float64(i+1)*tokens-perSec) / perSec
-					if tokens > most*perSec {
-						start = most - 1 + float64(i)*tokens/perSec
+					if tokens > least*perSec {
+						start = least - 1 + float64(i)*tokens/perSec
 					}
 					want = append(want, time.Duration(start*float64(time.Second)))
 					_, w := queueModel(t, m, model, Reservation{InputTokens: tt.tokens / 2, MaxTokens: tt.tokens - tt.tokens/2})
@@ -132,8 +132,8 @@ func TestWaitingForOneModelDoesNotBlockAnother(t *testing.T) {
 		b: {TokensPerMinute: 60000}, // 1,000 a second
 	}}, clock)
 	ctx := context.Background()
-	// A minute of A's quota: it starts once the bucket holds the most it
-	// ever does, 1.5 s of quota, and leaves it in debt.
+	// A minute of A's quota: it starts once the bucket holds what
+	// Bedrock's does at the least, 2 s of quota, and leaves it in debt.
 	admitAfter(t, clock, m, a, Reservation{InputTokens: 10, MaxTokens: 590})
 	blocked := make(chan error, 1)
 	go func() {
@@ -163,8 +163,8 @@ func TestWaitingForOneModelDoesNotBlockAnother(t *testing.T) {
 	case <-time.After(10 * time.Second): // a failsafe, never reached when it works
 		t.Fatal("B's callers are held up behind A's waiter")
 	}
-	// A's bucket is 585 below zero and its waiter, larger than 1.5 s of
-	// quota, needs 15: 60 s of refill.
+	// A's bucket is 580 below zero and its waiter, larger than 2 s of
+	// quota, needs 20: 60 s of refill.
 	clock.advance(59 * time.Second)
 	select {
 	case <-blocked:
@@ -258,9 +258,9 @@ func TestSettleWhatBedrockCounts(t *testing.T) {
 			m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 60000}}, clock)
 			ticket := admitAfter(t, clock, m, tt.model, tt.r)
 			reserved := tt.r.InputTokens + tt.r.CacheTokens + tt.r.MaxTokens
-			// It starts once the bucket holds it, or 1.5 s of quota,
+			// It starts once the bucket holds it, or 2 s of quota,
 			// and takes its whole reservation.
-			after := float64(min(reserved, 1500) - reserved)
+			after := float64(min(reserved, 2000) - reserved)
 			if level := m.model(tt.model).limiter.tokens.level; level != after {
 				t.Fatalf("after admission the bucket is at %v, want %v", level, after)
 			}

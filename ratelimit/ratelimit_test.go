@@ -119,11 +119,11 @@ func TestRequestsArePacedEvenly(t *testing.T) {
 func TestWaitersStartFromRefillAlone(t *testing.T) {
 	// 6,000 tokens/min: 100 a second, a bucket of 100.
 	l, clock := newFake(Limits{TokensPerMinute: 6000})
-	big := enqueue(t, l, 400) // starts at 1.5 s of quota, leaving 250 of debt
+	big := enqueue(t, l, 400) // starts at 2 s of quota, leaving 200 of debt
 	admissions(t, clock, []*waiter{big})
 	l.ticket(big).Done(400) // it used all it reserved: nothing comes back
-	if l.tokens.level != -250 {
-		t.Fatalf("bucket at %v, want 250 in debt", l.tokens.level)
+	if l.tokens.level != -200 {
+		t.Fatalf("bucket at %v, want 200 in debt", l.tokens.level)
 	}
 	sizes := []int64{100, 30, 70, 50, 50, 100, 1}
 	ws := make([]*waiter, len(sizes))
@@ -135,7 +135,7 @@ func TestWaitersStartFromRefillAlone(t *testing.T) {
 		// Call i starts once refill has paid the debt and what the
 		// calls up to it take.
 		sum += sizes[i]
-		want := time.Duration(float64(250+sum) / 100 * float64(time.Second))
+		want := time.Duration(float64(200+sum) / 100 * float64(time.Second))
 		if !near(at, want) {
 			t.Fatalf("call %d (%d tokens) starts at %v, want %v", i, sizes[i], at, want)
 		}
@@ -276,14 +276,14 @@ func TestTooLargeIsAnErrorNotADeadlock(t *testing.T) {
 		t.Fatalf("err %v, want ErrTooLarge", err)
 	}
 	// Larger than the bucket but within the minute: it starts when the
-	// bucket holds the most it ever does, 1.5 s of quota, as Bedrock
-	// admits it into a full bucket, and those behind it wait until the
-	// debt is paid off.
+	// bucket holds what Bedrock's does at the least, 2 s of quota, as
+	// Bedrock admits it into a full bucket, and those behind it wait
+	// until the debt is paid off.
 	big := enqueue(t, l, 6000)
 	small := enqueue(t, l, 10)
 	at := admissions(t, clock, []*waiter{big, small})
-	if !near(at[0], 500*time.Millisecond) || !near(at[1], 59100*time.Millisecond) {
-		t.Fatalf("starts at %v; want 0.5s and 59.1s", at)
+	if !near(at[0], time.Second) || !near(at[1], 59100*time.Millisecond) {
+		t.Fatalf("starts at %v; want 1s and 59.1s", at)
 	}
 }
 
