@@ -29,12 +29,14 @@ const (
 	minFactor           = 0.02
 	// A decrease is judged (judge.go) once judgeCalls admitted after it
 	// have settled and judgeTime has passed, or judgeFewest by
-	// judgeLongest for a slow run; a series of decreases stops at
+	// judgeLongest for a slow run, or, with no throttle among them,
+	// judgeQuiet by judgeLongest; a series of decreases stops at
 	// seriesFloor of the rate where it began.
 	judgeCalls   = 30
 	judgeTime    = time.Second
 	judgeFewest  = 20
 	judgeLongest = 10 * time.Second
+	judgeQuiet   = 5
 	seriesFloor  = 0.25
 	// Once a series undone has shown a background share of throttles, it
 	// is followed over the calls admitted outside a judgement, about the

@@ -32,11 +32,19 @@ type judgement struct {
 func (c *controller) conclude(now time.Time) bool {
 	j := &c.judge
 	waited := now.Sub(j.since)
-	if !j.active || waited < judgeTime || j.calls < judgeCalls && (waited < judgeLongest || j.calls < judgeFewest) {
+	if !j.active || waited < judgeTime {
 		return false
 	}
+	if j.calls < judgeCalls && (waited < judgeLongest || j.calls < judgeFewest) {
+		// A slow run (a few calls a second) that has seen no throttle
+		// for judgeLongest is below the quota: waiting for judgeFewest
+		// calls would hold it there for most of a minute.
+		if waited < judgeLongest || j.throttles > 0 || j.calls < judgeQuiet {
+			return false
+		}
+	}
 	after, n := float64(j.throttles)/float64(j.calls), int64(j.calls)
-	if j.throttles == 0 && j.first > 0 && float64(n) < 3/j.first {
+	if j.throttles == 0 && j.first > 0 && float64(n) < 3/j.first && waited < judgeLongest {
 		return false // too few calls yet to tell none from the share seen before
 	}
 	if noise := c.background(); j.throttles == 0 || noise > 0 && after <= noise+margin(noise, n) {

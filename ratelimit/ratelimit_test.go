@@ -419,3 +419,53 @@ func TestSlowStart(t *testing.T) {
 		t.Fatalf("with no call waiting the rate moved from %v to %v", before, got)
 	}
 }
+
+// TestSlowRunClimbsAfterAQuietJudgement: a run of one call a second that
+// slowed down for a throttle and then sees none for judgeLongest is below
+// the quota, and climbs again after judgeQuiet such calls; it does not
+// wait for judgeFewest of them, most of a minute below the quota. A
+// throttle among them keeps it waiting.
+func TestSlowRunClimbsAfterAQuietJudgement(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		throttle bool // one of the calls after the decrease is throttled
+		climbs   bool
+	}{
+		{"quiet", false, true},
+		{"a throttle among them", true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l, clock := newFake(Limits{})
+			w := enqueue(t, l, 100)
+			clock.advance(time.Second)
+			l.ticket(w).Done(100)
+			l.ticket(enqueue(t, l, 100)).Throttled() // leaves slow start
+			after := l.Rate().TokensPerMinute
+			// One call a second, every one answered, queued behind the rate.
+			for i := range judgeQuiet + 6 {
+				if !l.ctrl.judge.active {
+					break
+				}
+				w := enqueue(t, l, 100)
+				clock.advance(time.Second)
+				if !w.admitted {
+					admissions(t, clock, []*waiter{w})
+				}
+				if tt.throttle && i == 0 {
+					l.ticket(w).Throttled()
+					continue
+				}
+				l.ticket(w).Done(100)
+			}
+			if got := !l.ctrl.judge.active; got != tt.climbs {
+				t.Fatalf("after %d calls in %v the decrease is judged: %v, want %v", judgeQuiet+6, judgeLongest+6*time.Second, got, tt.climbs)
+			}
+			if tt.climbs {
+				admissions(t, clock, enqueueMany(t, l, 20, 100)) // calls waiting for the rate
+				if got := l.Rate().TokensPerMinute; got <= after {
+					t.Fatalf("rate %v after a quiet judgement, want above %v", got, after)
+				}
+			}
+		})
+	}
+}
