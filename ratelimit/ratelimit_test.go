@@ -270,6 +270,25 @@ func TestSettledCallsBringTheHeadForward(t *testing.T) {
 	}
 }
 
+// TestGivenBackUpToBedrocksBucket: tokens a settled call gives back start
+// the calls waiting at once up to two seconds of quota, the least
+// Bedrock's bucket holds; with a cap at a second and a half a run whose
+// every worker was in flight lost what came back, and fell short of its
+// quota.
+func TestGivenBackUpToBedrocksBucket(t *testing.T) {
+	l, clock := newFake(Limits{TokensPerMinute: 6000}) // 100 a second, bucket 100
+	big := enqueue(t, l, 200)
+	clock.advance(time.Second) // a call of two seconds of quota waits for its own
+	if !big.admitted {
+		t.Fatal("a call of 200 did not start after a second's refill")
+	}
+	waiting := []*waiter{enqueue(t, l, 90), enqueue(t, l, 90)}
+	l.ticket(big).Done(20) // 180 back
+	if admitted(waiting) != 2 {
+		t.Fatalf("%d of 2 calls of 90 started with 180 given back, want both", admitted(waiting))
+	}
+}
+
 func TestTooLargeIsAnErrorNotADeadlock(t *testing.T) {
 	l, clock := newFake(Limits{TokensPerMinute: 6000})
 	if _, err := l.enqueue(6001); !errors.Is(err, ErrTooLarge) {
