@@ -66,8 +66,49 @@ func (f Fit) perCall() float64 {
 // quota or the latency is not known.
 func (f Fit) InFlight() float64 { return f.PerSecond() * f.Latency.Seconds() }
 
-// String says what the quota holds and why, or "" without a quota.
+// A run whose calls in flight at the quota hold more than rampWarn of
+// quota in reservations is told how long it takes to build them up.
+const rampWarn = 10 * time.Second
+
+// Reserving says what a reservation far above what calls settle costs,
+// or "" when it costs little. A call reserving more than the least
+// Bedrock's bucket holds (least seconds of quota) starts only into a
+// full bucket, one at a time: no client reaches the quota. Below that,
+// the reservations of the calls in flight at the quota (latency ×
+// reserved ÷ settled seconds of quota) are built up from quota left
+// unused, which takes about that long again for each e-fold: a short run
+// ends before it reaches the quota.
+func (f Fit) Reserving() string {
+	if f.Quota.TokensPerMinute <= 0 || f.Reservation <= 0 {
+		return ""
+	}
+	bucket := least * float64(f.Quota.TokensPerMinute) / 60
+	if f.Reservation > bucket {
+		return fmt.Sprintf("a call reserves %.0f tokens, more than the %.0f (%d s of quota) Bedrock's bucket holds at the least: calls start one at a time and the run cannot reach the quota; lower --max-tokens toward what answers use",
+			f.Reservation, bucket, least)
+	}
+	if f.Settled <= 0 || f.Latency <= 0 {
+		return ""
+	}
+	ramp := time.Duration(float64(f.Latency) * f.Reservation / f.Settled)
+	if ramp <= rampWarn {
+		return ""
+	}
+	return fmt.Sprintf("calls reserve %.0f tokens and settle %.0f: at the quota those in flight hold %s of quota, built up from quota left unused, so the run nears the quota only after about %s; lower --max-tokens toward what answers use",
+		f.Reservation, f.Settled, ramp.Round(time.Second), (3 * ramp).Round(time.Second))
+}
+
+// String says what the quota holds and why, or "" without a quota; a
+// reservation too large for Bedrock's bucket is said too.
 func (f Fit) String() string {
+	s := f.holds()
+	if r := f.Reserving(); s != "" && r != "" && f.Settled <= 0 {
+		s += "; " + r
+	}
+	return s
+}
+
+func (f Fit) holds() string {
 	per := f.PerSecond()
 	if per == 0 {
 		return ""
@@ -107,22 +148,25 @@ func (f Fit) String() string {
 }
 
 // Advice says what a concurrency far from the calls in flight the quota
-// holds costs, or "" when it is not far (or cannot be told yet).
+// holds costs, and what reservations far above what calls settle cost
+// (Reserving), or "" when neither is far (or cannot be told yet).
 func (f Fit) Advice() string {
+	var advice []string
 	n := f.InFlight()
-	if n <= 0 || f.Concurrency <= 0 {
-		return ""
+	if c := float64(f.Concurrency); n > 0 && c > 0 {
+		switch {
+		case c > farAbove*max(n, 1):
+			advice = append(advice, fmt.Sprintf("concurrency %d is far above what the quota keeps busy: %s; the extra workers only wait",
+				f.Concurrency, f.holds()))
+		case c < farBelow*n:
+			advice = append(advice, fmt.Sprintf("concurrency %d is below what the quota keeps busy: %s; the run cannot reach the quota, raise the concurrency to about %.0f",
+				f.Concurrency, f.holds(), n))
+		}
 	}
-	c := float64(f.Concurrency)
-	switch {
-	case c > farAbove*max(n, 1):
-		return fmt.Sprintf("concurrency %d is far above what the quota keeps busy: %s; the extra workers only wait",
-			f.Concurrency, f)
-	case c < farBelow*n:
-		return fmt.Sprintf("concurrency %d is below what the quota keeps busy: %s; the run cannot reach the quota, raise the concurrency to about %.0f",
-			f.Concurrency, f, n)
+	if r := f.Reserving(); r != "" && f.Settled > 0 {
+		advice = append(advice, r)
 	}
-	return ""
+	return strings.Join(advice, "; ")
 }
 
 // fitCalls is how many calls of a model settle before its concurrency is

@@ -31,6 +31,16 @@ func TestFit(t *testing.T) {
 		{"before the input is read: at most", Fit{Quota: Quota{TokensPerMinute: 60000}, Reservation: 64, WithoutInput: true},
 			60000.0 / 60 / 64, 0, "", "at most 15.6 calls in flight per second a call takes (60000 tokens/min ÷ 64 maxTokens, input on top, a call)"},
 		{"no quota", Fit{Reservation: 100, Latency: time.Second, Concurrency: 64}, 0, 0, "", ""},
+		// 5,520 tokens a minute hold 184 in two seconds: a call of 1,088
+		// starts only into a full bucket.
+		{"a reservation larger than Bedrock's bucket, before any call", Fit{Quota: Quota{TokensPerMinute: 5520}, Reservation: 1088},
+			5520.0 / 60 / 1088, 0, "", "more than the 184 (2 s of quota) Bedrock's bucket holds at the least: calls start one at a time"},
+		// 88,320 a minute, 1,066 reserved and 57.5 settled, 2 s a call: 37 s
+		// of quota in flight at the quota.
+		{"reserving 18 times what calls settle", Fit{Quota: Quota{TokensPerMinute: 88320}, Reservation: 1066, Settled: 57.5, Latency: 2 * time.Second, Concurrency: 64},
+			88320.0 / 60 / 57.5, 88320.0 / 60 / 57.5 * 2, "hold 37s of quota, built up from quota left unused, so the run nears the quota only after about 1m51s; lower --max-tokens", "about 51.2 calls in flight"},
+		{"reserving twice what calls settle", Fit{Quota: Quota{TokensPerMinute: 88320}, Reservation: 115, Settled: 57.5, Latency: 2 * time.Second, Concurrency: 64},
+			88320.0 / 60 / 57.5, 88320.0 / 60 / 57.5 * 2, "", "about 51.2 calls in flight"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
