@@ -69,8 +69,8 @@ func (c pacingCell) ceiling(recs []reader.Record, quota int) pacingCeiling {
 }
 
 // BenchmarkPacingPlan reports, for every cell of BenchmarkPacing without
-// running it, its quota, records, whether it is feasible, and the ceiling:
-// the plan and the yardstick of the matrix.
+// running it, its quota, records, whether it is feasible, the ceiling and
+// the oracle: the plan and the yardsticks of the matrix.
 //
 //	go test -run '^$' -bench 'PacingPlan' -benchtime 1x ./pipeline/
 func BenchmarkPacingPlan(b *testing.B) {
@@ -88,6 +88,9 @@ func BenchmarkPacingPlan(b *testing.B) {
 				b.ReportMetric(feasible, "feasible")
 				b.ReportMetric(ceiling.achieved, "ceiling-achieved/quota")
 				b.ReportMetric(ceiling.time, "ceiling-time/ideal")
+				oracle := cell.oracle(recs, cell.quota())
+				b.ReportMetric(oracle.achieved, "oracle-achieved/quota")
+				b.ReportMetric(oracle.time, "oracle-time/ideal")
 			}
 		})
 	}
