@@ -19,7 +19,8 @@ const burst = time.Second
 // settled calls gave back beyond it was lost, and a run whose
 // concurrency barely holds its quota (4 calls of 2 s) fell 6% short of it
 // (input estimates that fall short are caught by resync at the first
-// refusal).
+// refusal). With no quota known (bucket.spare 1) Bedrock's bucket is not
+// known either: a second of the rate found, like refill.
 const (
 	least = 2
 	spare = 2
@@ -50,12 +51,13 @@ type bucket struct {
 	capacity float64 // a second of rate
 	floor    float64 // the smallest capacity (one request for a request bucket)
 	head     float64 // the taker at the head of the queue; 0 when none waits
+	spare    float64 // seconds of rate tokens given back may reach
 	level    float64
 	last     time.Time
 }
 
 func newBucket(perSecond, floor float64, now time.Time) *bucket {
-	b := &bucket{rate: perSecond, floor: floor, last: now}
+	b := &bucket{rate: perSecond, floor: floor, last: now, spare: spare}
 	b.capacity = b.capacityAt(perSecond)
 	b.level = b.capacity
 	return b
@@ -112,7 +114,7 @@ func (b *bucket) take(n float64) { b.level = min(b.level, b.most()) - n }
 // up to the limit (clamp).
 func (b *bucket) give(now time.Time, n float64) {
 	b.refill(now)
-	b.level = min(b.level+n, max(spare*b.capacity, b.limit()))
+	b.level = min(b.level+n, max(b.spare*b.capacity, b.limit()))
 }
 
 // clamp keeps what no waiting call took within the limit.

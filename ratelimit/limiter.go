@@ -144,6 +144,10 @@ func (l *Limiter) enqueue(tokens int64) (*waiter, error) {
 		// sized on the first call.
 		l.ctrl.begin(float64(max(tokens, 1)))
 		l.tokens = newBucket(l.ctrl.x/60, 0, now)
+		// Bedrock's bucket is not known, only a rate found by
+		// throttling: what settled calls give back starts no more than
+		// a second of that rate, like tokens that come in by refill.
+		l.tokens.spare = 1
 	}
 	w := &waiter{tokens: float64(tokens)}
 	l.queue.push(w)

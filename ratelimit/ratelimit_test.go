@@ -488,3 +488,19 @@ func TestSlowRunClimbsAfterAQuietJudgement(t *testing.T) {
 		})
 	}
 }
+
+// TestGivenBackWithNoQuotaKnown: with the quota only found by throttling,
+// Bedrock's bucket is not known, and tokens given back start no more than
+// a second of the discovered rate at once: at four calls a second of 100
+// tokens, 800 given back start four waiting calls of 100, not eight.
+func TestGivenBackWithNoQuotaKnown(t *testing.T) {
+	l, clock := newFake(Limits{})
+	enqueue(t, l, 100) // sizes the careful start: 400 tokens a second
+	big := enqueue(t, l, 800)
+	admissions(t, clock, []*waiter{big}) // the moment it fits: the bucket is empty
+	waiting := enqueueMany(t, l, 8, 100)
+	l.ticket(big).Done(0) // 800 back
+	if got := admitted(waiting); got != 4 {
+		t.Fatalf("%d of 8 waiting calls started with 800 given back, want 4 (a second of the rate)", got)
+	}
+}
