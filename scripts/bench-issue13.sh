@@ -37,7 +37,8 @@ run() {
 	# shellcheck disable=SC2086
 	AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
 		"$work/batch" run --input "$work/$name.jsonl" --output "$work/$name.out" --concurrency 64 \
-		--bedrock-endpoint http://127.0.0.1:$port $rflags >"$work/$name.stdout" 2>"$work/$name.stderr" || true
+		--bedrock-endpoint http://127.0.0.1:$port --service-quotas-endpoint http://127.0.0.1:$port \
+		--bedrock-control-endpoint http://127.0.0.1:$port $rflags >"$work/$name.stdout" 2>"$work/$name.stderr" || true
 	kill -INT "$emulator"
 	wait "$emulator" || true
 	emulator=
