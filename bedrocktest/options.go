@@ -17,8 +17,11 @@ const InvalidMarker = "[[invalid]]"
 // maxTokens, when Options.DefaultMaxTokens is zero.
 const DefaultMaxTokens = 4096
 
-// DefaultQuotaBurst is the QuotaBurst used when Options.QuotaBurst is zero or negative.
-const DefaultQuotaBurst = 5 * time.Second
+// DefaultQuotaBurst is the QuotaBurst used when Options.QuotaBurst is zero or negative: two
+// seconds of a minute's quota. AWS documents quotas per minute, not how a burst within the
+// minute is allowed; a small bucket is the stricter reading (a client that keeps to it keeps to
+// any larger one), and QuotaBurst of a minute is the per-minute window reading.
+const DefaultQuotaBurst = 2 * time.Second
 
 // GuardrailMarker makes a guardrail intervene: a request with a guardrailConfig and any system
 // or message text containing it is answered with stopReason guardrail_intervened and
@@ -81,7 +84,8 @@ type Options struct {
 	// QuotaBurst is how much of a minute's quota may be used at once: each bucket holds
 	// quota*QuotaBurst/time.Minute, at least one request for RPM. A token reservation larger
 	// than the TPM bucket is admitted when the bucket is full and leaves it in debt, so every
-	// call can eventually run. Buckets start full and refill continuously at quota/60 per
+	// call within a minute's quota can eventually run, as AWS's quotas allow one call to use a
+	// whole minute's tokens; any other call is admitted only when the bucket holds it. Buckets start full and refill continuously at quota/60 per
 	// second. Zero or negative means DefaultQuotaBurst.
 	QuotaBurst time.Duration
 

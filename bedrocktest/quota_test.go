@@ -39,8 +39,8 @@ func TestQuotaBuckets(t *testing.T) {
 			{ms: 0, reserve: 4096, want: ""}, {ms: 1000, reserve: 1, want: msgThrottledTPM},
 			{ms: 409000, reserve: 4096, want: msgThrottledTPM}, {ms: 410000, reserve: 4096, want: ""},
 		}},
-		{"default burst", Options{RequestsPerMinute: 60}, []step{
-			{}, {}, {}, {}, {}, {want: msgThrottledRPM},
+		{"default burst: two seconds", Options{RequestsPerMinute: 60}, []step{
+			{}, {}, {want: msgThrottledRPM},
 		}},
 	}
 	for _, tt := range tests {

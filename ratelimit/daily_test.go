@@ -25,14 +25,14 @@ func TestDailyBudgetRefusesOnlyWhatCannotFit(t *testing.T) {
 	const tpd = 100_000
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{now: t0}
-			m := NewModels(ModelsConfig{Default: Quota{TokensPerDay: tpd}}, clock)
+			clock := newFakeClock()
+			m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 1_000_000, TokensPerDay: tpd}}, clock)
 			s := m.model(tt.model)
 			var flight []*ModelTicket
 			var settled float64
 			for i := 0; ; i++ {
 				clock.advance(time.Second)
-				_, ticket, retry, err := s.reserve(Reservation{InputTokens: 1000, MaxTokens: 1000})
+				ticket, retry, err := s.charge(Reservation{InputTokens: 1000, MaxTokens: 1000})
 				if errors.Is(err, ErrDailyBudget) {
 					break
 				}
@@ -40,6 +40,12 @@ func TestDailyBudgetRefusesOnlyWhatCannotFit(t *testing.T) {
 					t.Fatal(err)
 				}
 				if retry == nil {
+					w, err := s.limiter.enqueue(ticket.reserved)
+					if err != nil || !w.admitted {
+						t.Fatalf("not admitted at once: %v", err)
+					}
+					ticket.t = s.limiter.ticket(w)
+					s.admitted(ticket)
 					flight = append(flight, ticket)
 				}
 				if retry != nil || len(flight) == tt.inflight {
@@ -66,13 +72,13 @@ func TestDailyBudgetRefusesOnlyWhatCannotFit(t *testing.T) {
 // TestWaitForCallsInFlight: a call that fits once calls in flight settle
 // waits for them; one that cannot fit at all is refused at once.
 func TestWaitForCallsInFlight(t *testing.T) {
-	clock := newTimerClock()
+	clock := newFakeClock()
 	const model = "amazon.nova-lite-v1:0"
-	m := NewModels(ModelsConfig{Default: Quota{TokensPerDay: 5000}}, clock)
+	m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 1_000_000, TokensPerDay: 5000}}, clock)
 	call := Reservation{InputTokens: 1000, MaxTokens: 1000} // may count 2,000
 	ctx := context.Background()
-	_, a := reserveModel(t, m, model, call)
-	_, b := reserveModel(t, m, model, call)
+	a := admitNow(t, m, model, call)
+	b := admitNow(t, m, model, call)
 	third := make(chan *ModelTicket, 1)
 	go func() {
 		ticket, err := m.Wait(ctx, model, call)
@@ -104,17 +110,17 @@ func TestWaitForCallsInFlight(t *testing.T) {
 
 func TestDailyQuotaExhaustedFailsFast(t *testing.T) {
 	const a, b = "us.anthropic.claude-sonnet-4-20250514-v1:0", "amazon.nova-pro-v1:0"
-	clock := newTimerClock()
+	clock := newFakeClock()
 	m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 600}}, clock)
 	ctx := context.Background()
 	call := Reservation{InputTokens: 100, MaxTokens: 200}
-	_, first := reserveModel(t, m, a, call)
+	first := admitAfter(t, clock, m, a, call)
 	waiting := make(chan error, 1)
 	go func() {
 		_, err := m.Wait(ctx, a, call)
 		waiting <- err
 	}()
-	<-clock.armed // asleep for A's quota
+	waitForQueue(t, m, a, 1) // asleep for A's quota
 	first.DailyQuotaExhausted()
 
 	// No sleeping for the minute's quota: refused at once, with no timer.
@@ -126,7 +132,7 @@ func TestDailyQuotaExhaustedFailsFast(t *testing.T) {
 	if err := <-waiting; !errors.Is(err, ErrDailyQuotaExhausted) {
 		t.Fatalf("the waiter got %v, want ErrDailyQuotaExhausted", err)
 	}
-	if _, _, _, err := m.model(b).reserve(call); err != nil {
+	if _, _, err := m.model(b).charge(call); err != nil {
 		t.Fatalf("another model: %v", err)
 	}
 	if got := m.Exhausted(); !reflect.DeepEqual(got, []string{a}) {
@@ -141,7 +147,7 @@ func TestDailyQuotaExhaustedFailsFast(t *testing.T) {
 	if got := m.Exhausted(); len(got) != 0 {
 		t.Fatalf("a day later Exhausted() = %v", got)
 	}
-	if _, _, _, err := m.model(a).reserve(call); err != nil {
+	if _, _, err := m.model(a).charge(call); err != nil {
 		t.Fatalf("a day later: %v", err)
 	}
 }

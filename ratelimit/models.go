@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -47,14 +48,6 @@ type ModelsConfig struct {
 	DefaultMaxTokens func(model string) int64
 }
 
-// TimerClock is a Clock that can also wake a waiter after d. When the
-// clock given to NewModels is one, Models.Wait sleeps on it, so tests can
-// drive waits with a fake clock; otherwise Wait uses real timers.
-type TimerClock interface {
-	Clock
-	After(d time.Duration) <-chan time.Time
-}
-
 // Models keeps one Limiter per model id, each at its own model's quota, so
 // a run that calls several models keeps to each one's quota and a call
 // waiting for one model never holds up another. It adds what Bedrock
@@ -68,6 +61,8 @@ type Models struct {
 	mu     sync.Mutex // guards share and models; never held while waiting
 	share  float64
 	models map[string]*model
+
+	advisor *advisor
 }
 
 // model is one model's limiter and accounts.
@@ -78,12 +73,15 @@ type model struct {
 	maxTokens int64 // reserved for a call that sends none
 	clock     Clock
 	limiter   *Limiter
+	advisor   *advisor
 
 	mu    sync.Mutex // guards what follows; taken before limiter.mu
 	daily daily
 	ratio float64 // learned real / estimated input tokens
 	exact bool    // the caller counts input exactly: no correction
 	stats stats
+	// advised is set once the concurrency was judged against the quota.
+	advised bool
 }
 
 // How the input estimate is learned: each settled call moves the ratio
@@ -108,7 +106,7 @@ func NewModels(cfg ModelsConfig, clock Clock) *Models {
 	if cfg.DefaultMaxTokens == nil {
 		cfg.DefaultMaxTokens = DefaultMaxOutput
 	}
-	return &Models{cfg: cfg, clock: clock, start: clock.Now(), share: cfg.Share, models: map[string]*model{}}
+	return &Models{cfg: cfg, clock: clock, start: clock.Now(), share: cfg.Share, models: map[string]*model{}, advisor: &advisor{}}
 }
 
 // model returns the model's state, made on first use.
@@ -128,6 +126,7 @@ func (m *Models) model(id string) *model {
 		burndown:  m.cfg.Burndown.Factor(id),
 		maxTokens: m.cfg.DefaultMaxTokens(id),
 		clock:     m.clock,
+		advisor:   m.advisor,
 		limiter: NewWithClock(Limits{
 			RequestsPerMinute: int(q.RequestsPerMinute),
 			TokensPerMinute:   int(q.TokensPerMinute),
@@ -181,70 +180,53 @@ type Usage struct {
 }
 
 // Wait admits a call of model that reserves r and blocks until it may
-// start. It returns ErrTooLarge (wrapped) for a reservation larger than a
-// whole minute of the model's quota, ErrDailyQuotaExhausted at once for a
-// model Bedrock reported spent for the day, and ErrDailyBudget for a call
-// that does not fit in what is left of the model's daily budget. A call
-// that fits only once calls in flight settle waits for them. No lock is
-// held while waiting, so callers of other models go on. When ctx ends
-// first, the reservation is given back.
+// start: behind the model's calls that came before it, once its quota
+// holds the reservation. It returns ErrTooLarge (wrapped) for a
+// reservation larger than a whole minute of the model's quota,
+// ErrDailyQuotaExhausted at once for a model Bedrock reported spent for the
+// day, and ErrDailyBudget for a call that does not fit in what is left of
+// the model's daily budget. A call that fits the daily budget only once
+// calls in flight settle waits for them. No lock is held while waiting, so
+// callers of other models go on. When ctx ends first, nothing stays taken.
 func (m *Models) Wait(ctx context.Context, model string, r Reservation) (*ModelTicket, error) {
 	s := m.model(model)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		wait, t, retry, err := s.reserve(r)
-		switch {
-		case err != nil:
+		t, retry, err := s.charge(r)
+		if err != nil {
 			return nil, err
-		case retry != nil:
+		}
+		if retry != nil {
 			select {
 			case <-retry:
 				continue
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
-		case wait > 0:
-			// Calls settling meanwhile give tokens back and bring the
-			// start forward: look again whenever they do.
-			// One timer for the wait as first given: waits only shrink as
-			// tokens come back, so it is re-armed only once it has fired
-			// with time still to wait (the rate was lowered meanwhile).
-			timer := m.after(wait)
-			for wait > 0 {
-				_, given := t.t.Remaining()
-				select {
-				case <-timer:
-					timer = nil
-				case <-given:
-				case <-ctx.Done():
-					t.cancel()
-					return nil, ctx.Err()
-				}
-				if wait, _ = t.t.Remaining(); wait > 0 && timer == nil {
-					timer = m.after(wait)
-				}
+		}
+		lt, err := s.limiter.Wait(ctx, t.reserved)
+		if err != nil {
+			s.uncharge(t)
+			if errors.Is(err, ErrTooLarge) {
+				err = fmt.Errorf("model %s: %w", s.id, err)
 			}
-			if err := s.open(); err != nil {
-				t.cancel()
-				return nil, err
-			}
+			return nil, err
+		}
+		t.t = lt
+		s.admitted(t)
+		if err := s.open(); err != nil {
+			t.cancel()
+			return nil, err
 		}
 		return t, nil
 	}
 }
 
-func (m *Models) after(d time.Duration) <-chan time.Time {
-	if c, ok := m.clock.(TimerClock); ok {
-		return c.After(d)
-	}
-	return time.After(d)
-}
-
-// reserve admits a call without waiting: how long until it may start, or
-// a channel to try again on once a call in flight settles.
-func (s *model) reserve(r Reservation) (time.Duration, *ModelTicket, <-chan struct{}, error) {
+// charge takes a call's share of the daily budget, or returns a channel to
+// try again on once a call in flight settles.
+func (s *model) charge(r Reservation) (*ModelTicket, <-chan struct{}, error) {
 	input, cache, maxTokens := max(r.InputTokens, 0), max(r.CacheTokens, 0), r.MaxTokens
 	if maxTokens <= 0 {
 		maxTokens = s.maxTokens
@@ -258,27 +240,36 @@ func (s *model) reserve(r Reservation) (time.Duration, *ModelTicket, <-chan stru
 	defer s.mu.Unlock()
 	now := s.clock.Now()
 	if s.daily.exhausted(now) {
-		return 0, nil, nil, s.exhaustedErr()
+		return nil, nil, s.exhaustedErr()
 	}
 	if s.quota.TokensPerMinute > 0 && reserved > s.quota.TokensPerMinute {
-		return 0, nil, nil, fmt.Errorf("model %s: %w (%d tokens, quota %d/min)", s.id, ErrTooLarge, reserved, s.quota.TokensPerMinute)
+		return nil, nil, fmt.Errorf("model %s: %w (%d tokens, quota %d/min)", s.id, ErrTooLarge, reserved, s.quota.TokensPerMinute)
 	}
 	retry, err := s.daily.admit(charge)
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("model %s: %w (the call may count %.0f tokens; %.0f of %.0f/day used)",
+		return nil, nil, fmt.Errorf("model %s: %w (the call may count %.0f tokens; %.0f of %.0f/day used)",
 			s.id, ErrDailyBudget, charge, s.daily.used, s.daily.limit)
 	}
 	if retry != nil {
-		return 0, nil, retry, nil
+		return nil, retry, nil
 	}
-	wait, t, err := s.limiter.Reserve(reserved)
-	if err != nil { // not reached: the size was checked above
-		s.daily.settle(charge, 0)
-		return 0, nil, nil, fmt.Errorf("model %s: %w", s.id, err)
-	}
+	return &ModelTicket{s: s, reserved: reserved, charge: charge, input: input + cache, ratio: s.ratio}, nil, nil
+}
+
+// uncharge gives back the daily charge of a call that never started.
+func (s *model) uncharge(t *ModelTicket) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.daily.settle(t.charge, 0)
+}
+
+// admitted counts a call its limiter let start.
+func (s *model) admitted(t *ModelTicket) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.admittedAt = s.clock.Now()
 	s.stats.calls++
-	s.stats.reserved += reserved
-	return wait, &ModelTicket{s: s, t: t, reserved: reserved, charge: charge, input: input + cache, ratio: s.ratio}, nil, nil
+	s.stats.reserved += t.reserved
 }
 
 // open is nil unless the model was reported exhausted meanwhile.
@@ -301,7 +292,3 @@ func (m *Models) sorted() []*model {
 	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 	return all
 }
-
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
-var _ TimerClock = realClock{}

@@ -5,74 +5,62 @@ import (
 	"errors"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-
-// timerClock is a fake TimerClock: time moves only by advance, which fires
-// the timers it passes. Every timer armed is announced on armed.
-type timerClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []fakeTimer
-	armed  chan time.Duration
-}
-
-type fakeTimer struct {
-	at time.Time
-	c  chan time.Time
-}
-
-func newTimerClock() *timerClock { return &timerClock{now: t0, armed: make(chan time.Duration, 100)} }
-
-func (c *timerClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *timerClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	ch := make(chan time.Time, 1)
-	c.timers = append(c.timers, fakeTimer{c.now.Add(d), ch})
-	c.mu.Unlock()
-	c.armed <- d
-	return ch
-}
-
-func (c *timerClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, tm := range c.timers {
-		if tm.at.After(c.now) {
-			kept = append(kept, tm)
-		} else {
-			tm.c <- c.now
-		}
-	}
-	c.timers = kept
-}
-
-// reserveModel admits a call without waiting, failing on an error or on a
-// call that must wait for calls in flight.
-func reserveModel(t *testing.T, m *Models, model string, r Reservation) (time.Duration, *ModelTicket) {
+// admitNow admits a call that must start at once, failing on an error or
+// on a call that would have to wait.
+func admitNow(t *testing.T, m *Models, model string, r Reservation) *ModelTicket {
 	t.Helper()
-	wait, ticket, retry, err := m.model(model).reserve(r)
+	mt, w := queueModel(t, m, model, r)
+	if !w.admitted {
+		t.Fatal("the call waits for the quota")
+	}
+	return mt
+}
+
+// queueModel puts a call in its model's queue without blocking; its ticket
+// is good once the waiter is admitted.
+func queueModel(t *testing.T, m *Models, model string, r Reservation) (*ModelTicket, *waiter) {
+	t.Helper()
+	s := m.model(model)
+	mt, retry, err := s.charge(r)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if retry != nil {
 		t.Fatal("the call waits for calls in flight to settle")
 	}
-	return wait, ticket
+	w, err := s.limiter.enqueue(mt.reserved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt.t = s.limiter.ticket(w)
+	s.admitted(mt)
+	return mt, w
 }
 
-func near(got, want time.Duration) bool { return (got - want).Abs() <= time.Millisecond }
+// admitAfter admits a call that must start within a minute of the fake
+// clock, moving it on until it does.
+func admitAfter(t *testing.T, clock *fakeClock, m *Models, model string, r Reservation) *ModelTicket {
+	t.Helper()
+	mt, w := queueModel(t, m, model, r)
+	admissions(t, clock, []*waiter{w})
+	return mt
+}
+
+// waitForQueue returns once n callers wait in the model's queue.
+func waitForQueue(t *testing.T, m *Models, model string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for m.model(model).limiter.Waiting() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callers never came to wait for %s", n, model)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 func TestModelsArePacedAtTheirOwnQuotas(t *testing.T) {
 	const (
@@ -99,20 +87,34 @@ func TestModelsArePacedAtTheirOwnQuotas(t *testing.T) {
 				}
 			}
 			const defaultTPM = 3000
-			m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: defaultTPM}, PerModel: per}, &fakeClock{now: t0})
+			clock := newFakeClock()
+			m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: defaultTPM}, PerModel: per}, clock)
+			var ws []*waiter
+			var want []time.Duration
 			for i := range tt.calls {
 				for model, tpm := range tt.models {
 					if tpm == 0 {
 						tpm = defaultTPM
 					}
-					// A second of quota of burst, then one call every
-					// tokens/rate: wait_i = ((i+1)·tokens - burst)/rate.
-					perSec := float64(tpm) / 60
-					want := time.Duration(max(0, float64(int64(i+1)*tt.tokens)-perSec) / perSec * float64(time.Second))
-					wait, _ := reserveModel(t, m, model, Reservation{InputTokens: tt.tokens / 2, MaxTokens: tt.tokens - tt.tokens/2})
-					if !near(wait, want) {
-						t.Fatalf("%s call %d waits %v, want %v", model, i, wait, want)
+					// A second of quota at once, then one call every
+					// tokens/rate: start_i = ((i+1)·tokens - burst)/rate,
+					// a call of up to 2 s of quota waiting for its own
+					// tokens; a larger one starts once the bucket holds
+					// 2 s and leaves it in debt: start_i = 1 s +
+					// i·tokens/rate.
+					perSec, tokens := float64(tpm)/60, float64(tt.tokens)
+					start := max(0, float64(i+1)*tokens-perSec) / perSec
+					if tokens > least*perSec {
+						start = least - 1 + float64(i)*tokens/perSec
 					}
+					want = append(want, time.Duration(start*float64(time.Second)))
+					_, w := queueModel(t, m, model, Reservation{InputTokens: tt.tokens / 2, MaxTokens: tt.tokens - tt.tokens/2})
+					ws = append(ws, w)
+				}
+			}
+			for i, at := range admissionsOf(t, clock, ws, len(tt.models)) {
+				if !near(at, want[i]) {
+					t.Fatalf("call %d starts at %v, want %v", i, at, want[i])
 				}
 			}
 		})
@@ -124,22 +126,22 @@ func TestModelsArePacedAtTheirOwnQuotas(t *testing.T) {
 // caller of model B needs.
 func TestWaitingForOneModelDoesNotBlockAnother(t *testing.T) {
 	const a, b = "anthropic.claude-opus-4-20250514-v1:0", "amazon.nova-pro-v1:0"
-	clock := newTimerClock()
+	clock := newFakeClock()
 	m := NewModels(ModelsConfig{PerModel: map[string]Quota{
-		a: {TokensPerMinute: 600},   // 10 a second
+		a: {TokensPerMinute: 600},   // 10 a second, a bucket of 10
 		b: {TokensPerMinute: 60000}, // 1,000 a second
 	}}, clock)
 	ctx := context.Background()
-	reserveModel(t, m, a, Reservation{InputTokens: 10, MaxTokens: 590}) // a minute of A's quota
+	// A minute of A's quota: it starts once the bucket holds what
+	// Bedrock's does at the least, 2 s of quota, and leaves it in debt.
+	admitAfter(t, clock, m, a, Reservation{InputTokens: 10, MaxTokens: 590})
 	blocked := make(chan error, 1)
 	go func() {
 		_, err := m.Wait(ctx, a, Reservation{InputTokens: 10, MaxTokens: 90})
 		blocked <- err
 	}()
-	if d := <-clock.armed; !near(d, 69*time.Second) {
-		t.Fatalf("A's second call sleeps %v, want 69s (590 of debt and its own 100 at 10/s)", d)
-	}
-	// B: ten calls of 100 run at once out of its second of burst, without
+	waitForQueue(t, m, a, 1)
+	// B: ten calls of 100 run at once out of its second of quota, without
 	// the clock moving, while A sleeps.
 	done := make(chan error, 1)
 	go func() {
@@ -161,38 +163,44 @@ func TestWaitingForOneModelDoesNotBlockAnother(t *testing.T) {
 	case <-time.After(10 * time.Second): // a failsafe, never reached when it works
 		t.Fatal("B's callers are held up behind A's waiter")
 	}
+	// A's bucket is 580 below zero and its waiter, larger than 2 s of
+	// quota, needs 20: 60 s of refill.
+	clock.advance(59 * time.Second)
 	select {
 	case <-blocked:
 		t.Fatal("A's waiter returned before its time")
 	default:
 	}
-	clock.advance(69 * time.Second)
+	clock.advance(time.Second)
 	if err := <-blocked; err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestWaitCancelledGivesBack(t *testing.T) {
-	clock := newTimerClock()
-	m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 60, TokensPerDay: 1000}}, clock)
-	reserveModel(t, m, "x", Reservation{InputTokens: 59, MaxTokens: 1}) // a minute of debt ahead
+	clock := newFakeClock()
+	m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 6000, TokensPerDay: 100000}}, clock)
+	admitNow(t, m, "x", Reservation{InputTokens: 99, MaxTokens: 1}) // the whole bucket
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := m.Wait(ctx, "x", Reservation{InputTokens: 29, MaxTokens: 1})
+		_, err := m.Wait(ctx, "x", Reservation{InputTokens: 49, MaxTokens: 1})
 		errc <- err
 	}()
-	<-clock.armed
+	waitForQueue(t, m, "x", 1)
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v", err)
 	}
-	if wait, _ := reserveModel(t, m, "x", Reservation{InputTokens: 29, MaxTokens: 1}); wait != 89*time.Second {
-		t.Fatalf("wait %v, want 89s: the cancelled call's tokens did not come back", wait)
-	}
 	r := m.Report()[0]
-	if r.Calls != 2 || r.ReservedTokens != 90 || r.DailyLeft != 1000-90 {
-		t.Fatalf("report after a cancel: %+v", r)
+	if r.Calls != 1 || r.ReservedTokens != 100 || r.DailyLeft != 100000-100 {
+		t.Fatalf("report after a cancel: %+v; want the first call only, in the counts and the daily budget", r)
+	}
+	// Nothing of the cancelled call stays taken: the next call of 50
+	// starts after its own half second.
+	_, w := queueModel(t, m, "x", Reservation{InputTokens: 49, MaxTokens: 1})
+	if at := admissions(t, clock, []*waiter{w}); !near(at[0], 500*time.Millisecond) {
+		t.Fatalf("the next call starts after %v, want 500ms", at[0])
 	}
 }
 
@@ -212,8 +220,8 @@ func TestTooLargeForAMinute(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := NewModels(tt.cfg, &fakeClock{now: t0})
-			_, _, _, err := m.model("eu.anthropic.claude-sonnet-4-20250514-v1:0").reserve(tt.r)
+			m := NewModels(tt.cfg, newFakeClock())
+			_, _, err := m.model("eu.anthropic.claude-sonnet-4-20250514-v1:0").charge(tt.r)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err %v, want %v", err, tt.want)
 			}
@@ -246,16 +254,22 @@ func TestSettleWhatBedrockCounts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// 60,000 a minute: a bucket of 1,000 filling 1,000 a second.
-			m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 60000}}, &fakeClock{now: t0})
-			_, ticket := reserveModel(t, m, tt.model, tt.r)
+			clock := newFakeClock()
+			m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 60000}}, clock)
+			ticket := admitAfter(t, clock, m, tt.model, tt.r)
 			reserved := tt.r.InputTokens + tt.r.CacheTokens + tt.r.MaxTokens
-			if level := m.model(tt.model).limiter.tokens.level; level != float64(1000-reserved) {
-				t.Fatalf("after admission the bucket is at %v, want %v", level, 1000-reserved)
+			// It starts once the bucket holds it, or 2 s of quota,
+			// and takes its whole reservation.
+			after := float64(min(reserved, 2000) - reserved)
+			if level := m.model(tt.model).limiter.tokens.level; level != after {
+				t.Fatalf("after admission the bucket is at %v, want %v", level, after)
 			}
 			ticket.Done(tt.u)
 			ticket.Done(tt.u) // a second settlement does nothing
-			if level := m.model(tt.model).limiter.tokens.level; level != float64(1000-tt.settled) {
-				t.Fatalf("after settling the bucket is at %v, want %v", level, 1000-tt.settled)
+			// What it did not use comes back, up to the second of
+			// quota the bucket holds.
+			if level, want := m.model(tt.model).limiter.tokens.level, min(1000, after+float64(reserved-tt.settled)); level != want {
+				t.Fatalf("after settling the bucket is at %v, want %v", level, want)
 			}
 			r := m.Report()[0]
 			if r.SettledTokens != tt.settled || r.ReservedTokens != reserved || r.Calls != 1 {
@@ -266,23 +280,30 @@ func TestSettleWhatBedrockCounts(t *testing.T) {
 }
 
 func TestThrottledAndFailedGiveBack(t *testing.T) {
-	m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 60000, RequestsPerMinute: 600}}, &fakeClock{now: t0})
+	m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 60000, RequestsPerMinute: 600}}, newFakeClock())
 	const model = "amazon.nova-micro-v1:0"
-	_, a := reserveModel(t, m, model, Reservation{InputTokens: 500, MaxTokens: 500})
-	_, b := reserveModel(t, m, model, Reservation{InputTokens: 500, MaxTokens: 500})
+	a := admitNow(t, m, model, Reservation{InputTokens: 250, MaxTokens: 250})
+	b := admitNow(t, m, model, Reservation{InputTokens: 250, MaxTokens: 250})
 	a.Throttled()
-	b.Failed()
 	r := m.Report()[0]
-	if r.Throttled != 1 || r.Failed != 1 || r.SettledTokens != 0 || r.Rate.Factor != decreaseFactor {
+	if r.Throttled != 1 || r.SettledTokens != 0 || r.Rate.Factor != decreaseFactor {
 		t.Fatalf("report %+v", r)
 	}
-	if level := m.model(model).limiter.tokens.level; level != 1000 {
-		t.Fatalf("bucket at %v, want everything back", level)
+	// Bedrock's bucket did not hold a: the model's is taken to be empty.
+	if level := m.model(model).limiter.tokens.level; level != 0 {
+		t.Fatalf("bucket at %v after a throttle, want 0", level)
+	}
+	b.Failed()
+	if r := m.Report()[0]; r.Failed != 1 || r.SettledTokens != 0 {
+		t.Fatalf("report %+v", r)
+	}
+	if level := m.model(model).limiter.tokens.level; level != 500 {
+		t.Fatalf("bucket at %v after a failure, want its 500 back", level)
 	}
 }
 
 func TestSetShareAppliesToEveryModel(t *testing.T) {
-	m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 60000}, Share: 0.5}, &fakeClock{now: t0})
+	m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 60000}, Share: 0.5}, newFakeClock())
 	m.EstimateInput("a", 1) // made before the change
 	if got := m.model("a").limiter.Rate().TokensPerMinute; got != 30000 {
 		t.Fatalf("half a share: %v tokens/min", got)
@@ -309,8 +330,8 @@ func TestInputRatioConverges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{now: t0}
-			m := NewModels(ModelsConfig{}, clock)
+			clock := newFakeClock()
+			m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 1_000_000}}, clock)
 			const model = "us.meta.llama3-3-70b-instruct-v1:0"
 			if tt.exact {
 				m.ObserveExactInput(model)
@@ -318,7 +339,7 @@ func TestInputRatioConverges(t *testing.T) {
 			for i := range 100 {
 				raw := int64(900 + 10*(i%21)) // 900..1100
 				input := m.EstimateInput(model, raw)
-				_, ticket := reserveModel(t, m, model, Reservation{InputTokens: input * 3 / 4, CacheTokens: input - input*3/4, MaxTokens: 100})
+				ticket := admitNow(t, m, model, Reservation{InputTokens: input * 3 / 4, CacheTokens: input - input*3/4, MaxTokens: 100})
 				real := int64(math.Round(float64(raw) * tt.truth))
 				ticket.Done(Usage{InputTokens: real / 2, CacheReadInputTokens: real - real/2, OutputTokens: 50})
 				clock.advance(time.Second)
@@ -331,7 +352,7 @@ func TestInputRatioConverges(t *testing.T) {
 }
 
 func BenchmarkModelsWaitDone(b *testing.B) {
-	m := NewModels(ModelsConfig{Default: Quota{TokensPerDay: math.MaxInt64}}, nil)
+	m := NewModels(ModelsConfig{Default: Quota{TokensPerMinute: 1 << 40, TokensPerDay: math.MaxInt64}}, nil)
 	ctx := context.Background()
 	r := Reservation{InputTokens: 1000, MaxTokens: 1000}
 	u := Usage{InputTokens: 1000, OutputTokens: 300}

@@ -91,6 +91,8 @@ func (m *Models) Report() []ModelReport {
 // stats are one model's sums for its report.
 type stats struct {
 	calls, throttled, failed             int64
+	ok                                   int64         // calls that succeeded
+	latency                              time.Duration // summed over them, admission to settlement
 	reserved                             int64
 	settled                              float64
 	input, output, cacheRead, cacheWrite int64

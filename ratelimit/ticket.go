@@ -1,6 +1,9 @@
 package ratelimit
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // ModelTicket is one admitted call; exactly one of Done, Throttled, Failed
 // or DailyQuotaExhausted settles it (later calls do nothing).
@@ -12,6 +15,9 @@ type ModelTicket struct {
 	input    int64   // InputTokens + CacheTokens reserved
 	ratio    float64 // the input ratio when it was admitted
 	settled  bool
+	// admittedAt is when the limiter let it start: settling measures
+	// the call's latency from it.
+	admittedAt time.Time
 }
 
 // begin marks the ticket settled, under s.mu; false if it already was.
@@ -41,8 +47,14 @@ func (t *ModelTicket) Done(u Usage) {
 	s.daily.settle(t.charge, quota)
 	s.learn(t, u)
 	s.stats.done(now, u, quota)
+	s.stats.ok++
+	s.stats.latency += now.Sub(t.admittedAt)
+	advice := s.adviceLocked()
 	s.mu.Unlock()
 	t.t.Done(int64(math.Round(quota)))
+	if advice != "" {
+		s.advisor.tell(s.id, advice)
+	}
 }
 
 // Throttled settles a call Bedrock throttled: it used no tokens, and its

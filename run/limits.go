@@ -74,3 +74,17 @@ func limitsName(cfg *config.Config, quotas *runQuotas) string {
 	}
 	return "the quota found by throttling"
 }
+
+// reportFit says in the run header how many calls in flight the quota
+// holds against --concurrency, and has the limiter warn once per model
+// when the concurrency is far from it.
+func (r *Run) reportFit(logger *slog.Logger) {
+	var calls ratelimit.Reservation // what the header knows of them: maxTokens
+	if r.cfg.MaxTokens != nil {
+		calls.MaxTokens = int64(*r.cfg.MaxTokens)
+	}
+	if fit := r.limiter.Fit(r.cfg.ModelID, calls, r.cfg.Concurrency).String(); fit != "" {
+		logger.Info(fit, "model", r.cfg.ModelID)
+	}
+	r.limiter.AdviseConcurrency(r.cfg.Concurrency, func(model, advice string) { logger.Warn(advice, "model", model) })
+}

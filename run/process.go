@@ -89,6 +89,7 @@ func (r *Run) Run(ctx context.Context) error {
 		"rows_already_in_output", r.ledger.Totals.Records)
 	r.quotas.logQuotas(deps.Logger)
 	warnNoMaxTokens(cfg, r.quotas, deps.Logger)
+	r.reportFit(deps.Logger)
 	shown := &progress{deps: deps, pipeline: p, filter: source, prices: r.prices, inputs: -1,
 		limits: limitsName(cfg, r.quotas), sharded: cfg.Shard.Sharded(), calls: cfg.Concurrency,
 		samples: []sample{{at: deps.Clock.Now()}}}

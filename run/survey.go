@@ -46,6 +46,7 @@ type Survey struct {
 	out       storage.Dir
 	ledger    tally.Totals
 	quotas    *runQuotas
+	limiter   *ratelimit.Models
 	validated bool
 }
 
@@ -94,7 +95,8 @@ func (r *Run) survey(ctx context.Context, limit int64, counter pipeline.Counter)
 	defer files.Close()
 	source := ledger.NewFilter(files, r.cfg.Shard, r.ledger, r.cfg.RetryErrors)
 	s := &Survey{Exact: counter != nil, Models: map[string]*ModelSurvey{},
-		cfg: r.cfg, prices: r.prices, inputs: r.inputs, out: r.out, ledger: r.ledger.Totals, quotas: r.quotas}
+		cfg: r.cfg, prices: r.prices, inputs: r.inputs, out: r.out, ledger: r.ledger.Totals, quotas: r.quotas,
+		limiter: r.limiter}
 	counting, countCtx := errgroup.WithContext(ctx)
 	counting.SetLimit(max(r.cfg.Concurrency, 1))
 	defer counting.Wait()
@@ -237,6 +239,9 @@ func (s *Survey) printEstimate(w io.Writer) {
 		m := s.Models[id]
 		fmt.Fprintf(w, "%s: %d records, input tokens %d (%s); output at most %d (max tokens per record)\n",
 			id, m.Records, m.InputTokens, how, m.MaxOutput)
+		if fit := s.limiter.Fit(id, ratelimit.Reservation{InputTokens: m.InputTokens / m.Records, MaxTokens: m.MaxOutput / m.Records}, cfg.Concurrency).String(); fit != "" {
+			fmt.Fprintf(w, "  %s\n", fit)
+		}
 		if price, ok := s.prices.Lookup(id); ok {
 			low += price.Cost(tally.Tokens{Input: m.InputTokens})
 			high += price.Cost(tally.Tokens{Input: m.InputTokens, Output: m.MaxOutput})

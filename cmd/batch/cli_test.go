@@ -193,6 +193,10 @@ func TestValidateAndDryRun(t *testing.T) {
 		{"validate unknown job key", []string{"validate", "--job", writeFile(t, dir, "job.yaml", "modle: m\n")}, exitUsage, []string{"job.yaml:1", `unknown key "modle"`}},
 		{"dry run", []string{"run", "--dry-run", "--input", good, "--output", out, "--model", "anthropic.claude-3-haiku-20240307-v1:0", "--max-tokens", "100", "--rpm", "600"},
 			exitOK, []string{"50 records to send", "output at most 5000", "estimated cost: $", "about 5s"}},
+		// 6,000 tokens a minute hold 200 in Bedrock's two-second bucket:
+		// calls reserving 1,000 start one at a time.
+		{"dry run, --max-tokens beyond the quota's bucket", []string{"run", "--dry-run", "--input", good, "--output", out, "--model", "m", "--max-tokens", "1000", "--tpm", "6000"},
+			exitOK, []string{"calls in flight per second a call takes", "more than the 200 (2 s of quota) Bedrock's bucket holds at the least", "lower --max-tokens"}},
 		{"validate against the model rules", []string{"validate", "--input", good, "--output", out, "--model", "anthropic.claude-sonnet-4-20250514-v1:0",
 			"--max-tokens", "100000", "--temperature", "0.5"}, exitUsage,
 			[]string{"preflight problem: anthropic.claude-sonnet-4-20250514-v1:0 has no on-demand throughput", "above the model's maximum output of 64000"}},

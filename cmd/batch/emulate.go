@@ -39,6 +39,7 @@ func emulateCommand(args []string, stderr io.Writer) int {
 	fs.IntVar(&opts.RequestsPerMinute, "rpm", 0, "server-side requests-per-minute quota (0 = none)")
 	fs.IntVar(&opts.TokensPerMinute, "tpm", 0, "server-side tokens-per-minute quota (0 = none)")
 	fs.IntVar(&opts.TokensPerDay, "tpd", 0, "server-side tokens-per-day quota (0 = none)")
+	fs.DurationVar(&opts.QuotaBurst, "quota-burst", 0, "how much of a minute's quota may be used at once (0 = 2s; 1m reads the quota as a per-minute window)")
 	modelQuotas := emulateModelQuotas{}
 	fs.Var(modelQuotas, "model-quota", "`MODEL=TPM` tokens-per-minute quota of one model id, with --rpm and --tpd (repeatable)")
 	burndown := fs.Bool("burndown", false, "count output tokens 5x toward the quotas for Claude 3.7 Sonnet and Claude 4 models, as Bedrock does")

@@ -115,8 +115,11 @@ func TestProgressOffATerminal(t *testing.T) {
 	input := filepath.Join(dir, "in.jsonl")
 	writeJSONLInput(t, input, makeRecords(300))
 	for _, format := range []string{"text", "json"} {
+		// A quota far above what 4 calls reach: with none given the run
+		// starts carefully, and its first lines are bound by the quota
+		// it is finding, not the concurrency.
 		res := runBatch(t, srv.URL, "run", "--input", input, "--output", filepath.Join(dir, format), "--model", "m", "--max-tokens", "50",
-			"--concurrency", "4", "--progress-interval", "300ms", "--log-format", format)
+			"--concurrency", "4", "--tpm", "100000000", "--progress-interval", "300ms", "--log-format", format)
 		if res.code != exitOK {
 			t.Fatalf("%s: exit %d\n%s", format, res.code, res.stderr)
 		}
