@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,8 +103,10 @@ func TestModelLimits(t *testing.T) {
 // TestRefreshCounts: Refresh keeps the job's record counts, as GetModelInvocationJob gives
 // them, while it runs.
 func TestRefreshCounts(t *testing.T) {
-	clock := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	now := func() time.Time { return clock }
+	// The emulator's goroutines read the clock while the test moves it.
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
 	_, control, staging := emulated(t, batchjobs.Options{Clock: now, RecordsPerSecond: 10, MinRecords: 1,
 		FailRecord: func(id string) (int, string, bool) { return 500, "injected", id == "rec0001" }}, modelA)
 	ctx := testCtx(t)
@@ -114,7 +117,7 @@ func TestRefreshCounts(t *testing.T) {
 	if err := jobs.Submit(ctx, &p); err != nil {
 		t.Fatal(err)
 	}
-	clock = clock.Add(2 * time.Second) // 20 of 50 records
+	clock.Add(int64(2 * time.Second)) // 20 of 50 records
 	if err := jobs.Refresh(ctx, &p); err != nil {
 		t.Fatal(err)
 	}
