@@ -5,7 +5,7 @@
 #   deploy/aws-batch/submit-array-job.sh 8 reviews-2026-11
 #
 # Each child gets AWS_BATCH_JOB_ARRAY_INDEX (0..SHARDS-1) and
-# AWS_BATCH_JOB_ARRAY_SIZE (SHARDS) from AWS Batch, which `batch run` turns
+# AWS_BATCH_JOB_ARRAY_SIZE (SHARDS) from AWS Batch, which `bedrock-batch run` turns
 # into its shard (--shard INDEX/SIZE): the children split the records by a
 # stable hash of their id and write their own data files and manifest into
 # the same output, s3://.../runs/RUN_NAME/ in deploy/job.yaml. The rpm and
