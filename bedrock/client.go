@@ -108,5 +108,5 @@ func (c credentialsOf) Retrieve(ctx context.Context) (aws.Credentials, error) {
 // profile, no role.
 type CredentialsError struct{ Err error }
 
-func (e *CredentialsError) Error() string { return "no usable AWS credentials: " + rootMessage(e.Err) }
+func (e *CredentialsError) Error() string { return "no usable AWS credentials: " + RootMessage(e.Err) }
 func (e *CredentialsError) Unwrap() error { return e.Err }

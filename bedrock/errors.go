@@ -152,7 +152,7 @@ func Classify(err error) *Error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Class: Retryable, Type: TypeRequestTimeout, Message: "no answer before the per-attempt timeout", Err: err}
 	case isConnectionError(err):
-		return &Error{Class: Retryable, Type: TypeConnectionError, Message: rootMessage(err), Err: err}
+		return &Error{Class: Retryable, Type: TypeConnectionError, Message: RootMessage(err), Err: err}
 	}
 	var invalid smithy.InvalidParamsError
 	if errors.As(err, &invalid) {
@@ -161,16 +161,16 @@ func Classify(err error) *Error {
 	var respErr *awshttp.ResponseError
 	if errors.As(err, &respErr) {
 		// An answer that is not Bedrock's (an HTML page from a proxy).
-		return &Error{Class: classByStatus(err), Type: fmt.Sprintf("HTTP%d", respErr.HTTPStatusCode()), Message: rootMessage(err), Err: err}
+		return &Error{Class: classByStatus(err), Type: fmt.Sprintf("HTTP%d", respErr.HTTPStatusCode()), Message: RootMessage(err), Err: err}
 	}
 	// Missing region or credentials: no call of this run can succeed.
 	var regionErr *aws.MissingRegionError
 	var signErr *v4.SigningError
 	var endpointErr *aws.EndpointNotFoundError
 	if errors.As(err, &regionErr) || errors.As(err, &signErr) || errors.As(err, &endpointErr) {
-		return &Error{Class: Fatal, Type: TypeClientError, Message: rootMessage(err), Err: err}
+		return &Error{Class: Fatal, Type: TypeClientError, Message: RootMessage(err), Err: err}
 	}
-	return &Error{Class: Retryable, Type: TypeClientError, Message: rootMessage(err), Err: err}
+	return &Error{Class: Retryable, Type: TypeClientError, Message: RootMessage(err), Err: err}
 }
 
 func classByStatus(err error) Class {
@@ -200,9 +200,9 @@ func isConnectionError(err error) bool {
 		errors.Is(err, syscall.EPIPE)
 }
 
-// rootMessage is the innermost error's text: the SDK's outer layers repeat
+// RootMessage is the innermost error's text: the SDK's outer layers repeat
 // the operation name and request id, which say nothing to a user.
-func rootMessage(err error) string {
+func RootMessage(err error) string {
 	for {
 		next := errors.Unwrap(err)
 		if next == nil {

@@ -235,6 +235,11 @@ func (r *Run) Run(ctx context.Context, userStop <-chan struct{}) (Summary, error
 	stop := make(chan struct{})
 	var stopOnce sync.Once
 	halt := func() { stopOnce.Do(func() { close(stop) }) }
+	if isClosed(userStop) {
+		// Stopped before it started: the watcher below might run only
+		// after the reader and workers have taken records.
+		halt()
+	}
 	committed := make(chan struct{}) // the last commit is done
 	group.Go(func() error {
 		select {

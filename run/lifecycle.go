@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/bedrock-batch/bedrock-batch/accountquota"
+	"github.com/bedrock-batch/bedrock-batch/bedrock"
 	"github.com/bedrock-batch/bedrock-batch/modelid"
 )
 
@@ -50,7 +51,7 @@ func (r *Run) checkModels(ctx context.Context, models []string) error {
 		case err != nil:
 			if !r.catalogUnreadable {
 				r.catalogUnreadable = true
-				r.deps.Logger.Warn("the Bedrock control plane could not be read, so the models' lifecycle is not checked (the role needs bedrock:GetFoundationModel and bedrock:GetInferenceProfile)", "model", model, "error", rootMessage(err))
+				r.deps.Logger.Warn("the Bedrock control plane could not be read, so the models' lifecycle is not checked (the role needs bedrock:GetFoundationModel and bedrock:GetInferenceProfile)", "model", model, "error", bedrock.RootMessage(err))
 			}
 			continue
 		case lc == nil || lc.Status != types.FoundationModelLifecycleStatusLegacy:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bedrock-batch/bedrock-batch/bedrock"
 )
 
 // credentialsTimeout bounds the look for credentials: the chain may wait
@@ -25,19 +27,7 @@ func (r *Run) checkAWS(ctx context.Context) error {
 	defer cancel()
 	if _, err := r.deps.Credentials.Retrieve(ctx); err != nil {
 		return setup(fmt.Errorf("no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
-			"or run where a role is attached (ECS task, AWS Batch job, EC2 instance, EKS service account); the AWS chain said: %s", rootMessage(err)))
+			"or run where a role is attached (ECS task, AWS Batch job, EC2 instance, EKS service account); the AWS chain said: %s", bedrock.RootMessage(err)))
 	}
 	return nil
-}
-
-// rootMessage is the innermost error's text: the SDK's outer layers
-// repeat what failed, not why.
-func rootMessage(err error) string {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err.Error()
-		}
-		err = next
-	}
 }
