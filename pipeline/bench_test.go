@@ -36,7 +36,10 @@ const (
 // zero-latency emulator, a bare loop of SDK calls at the same concurrency
 // that does nothing else. It reports both rates and their ratio: the goal is
 // a ratio of at least 0.9 (the pipeline costs at most a tenth of a bare
-// client's throughput).
+// client's throughput). The benchmark is bound by CPU, so it also reports
+// the process's CPU time (user and system) per record of each loop and
+// their ratio, which another load on the machine moves far less than the
+// rates, and the journal's syncs per run, each of which costs system time.
 func BenchmarkPipelineVsBareSDK(b *testing.B) {
 	srv := bedrocktest.NewServer(bedrocktest.Options{})
 	defer srv.Close()
@@ -47,21 +50,31 @@ func BenchmarkPipelineVsBareSDK(b *testing.B) {
 	input := filepath.Join(dir, "in.jsonl")
 	writeBenchInput(b, input)
 
-	var pipelineTime, bareTime time.Duration
+	var pipelineTime, bareTime, pipelineCPU, bareCPU time.Duration
+	var syncs int64
 	for i := 0; b.Loop(); i++ {
-		start := time.Now()
-		runPipeline(b, bedrock.New(cfg, opts), input, filepath.Join(dir, fmt.Sprintf("out-%d", i)))
+		start, cpu := time.Now(), processCPU()
+		syncs += runPipeline(b, bedrock.New(cfg, opts), input, filepath.Join(dir, fmt.Sprintf("out-%d", i)))
 		pipelineTime += time.Since(start)
+		pipelineCPU += processCPU() - cpu
 
-		start = time.Now()
+		start, cpu = time.Now(), processCPU()
 		runBare(b, bedrock.NewRuntimeClient(cfg, opts))
 		bareTime += time.Since(start)
+		bareCPU += processCPU() - cpu
 	}
-	pipelineRate := float64(benchRecords*b.N) / pipelineTime.Seconds()
-	bareRate := float64(benchRecords*b.N) / bareTime.Seconds()
+	records := float64(benchRecords * b.N)
+	pipelineRate := records / pipelineTime.Seconds()
+	bareRate := records / bareTime.Seconds()
 	b.ReportMetric(pipelineRate, "pipeline-rec/s")
 	b.ReportMetric(bareRate, "bare-rec/s")
 	b.ReportMetric(pipelineRate/bareRate, "ratio")
+	b.ReportMetric(float64(syncs)/float64(b.N), "syncs/run")
+	if pipelineCPU > 0 && bareCPU > 0 {
+		b.ReportMetric(float64(pipelineCPU.Microseconds())/records, "pipeline-cpu-us/rec")
+		b.ReportMetric(float64(bareCPU.Microseconds())/records, "bare-cpu-us/rec")
+		b.ReportMetric(float64(bareCPU)/float64(pipelineCPU), "cpu-ratio")
+	}
 }
 
 func benchPrompt(i int) string {
@@ -86,7 +99,8 @@ func writeBenchInput(b *testing.B, path string) {
 	f.Close()
 }
 
-func runPipeline(b *testing.B, model *bedrock.Client, input, output string) {
+// runPipeline runs the pipeline once and returns the journal's syncs.
+func runPipeline(b *testing.B, model *bedrock.Client, input, output string) int64 {
 	// The run's own sink: rows journaled with continuous group commits
 	// (a write and an fsync each), the tail compacted into a data file.
 	sink, err := journal.New(storage.NewLocalDir(output), journal.Options{Format: writer.JSONL, DataPrefix: "part-bench"})
@@ -103,12 +117,14 @@ func runPipeline(b *testing.B, model *bedrock.Client, input, output string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	syncs := sink.Stats().Syncs
 	if err := sink.Close(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	if summary.OK != benchRecords {
 		b.Fatalf("%d ok rows of %d", summary.OK, benchRecords)
 	}
+	return syncs
 }
 
 // runBare is the baseline: the same SDK client, the same concurrency, the
