@@ -202,8 +202,11 @@ func (s *Survey) Print(w io.Writer) {
 // describe prints what a run would do.
 func (s *Survey) describe(w io.Writer) {
 	cfg := s.cfg
-	fmt.Fprintf(w, "model %s, %d input files, output %s (%s), shard %s, concurrency %d, quota per model: %s\n",
-		cfg.ModelID, len(s.inputs), s.out.URI(""), cfg.OutputFormat, cfg.Shard, cfg.Concurrency, quotaOf(cfg.QuotaFor("")))
+	// The model's quota as the run resolves it (flags, else Service
+	// Quotas), not only what the flags give: the lines below say where
+	// each limit of each model comes from.
+	fmt.Fprintf(w, "model %s, %d input files, output %s (%s), shard %s, concurrency %d, quota: %s\n",
+		cfg.ModelID, len(s.inputs), s.out.URI(""), cfg.OutputFormat, cfg.Shard, cfg.Concurrency, s.quotas.limits(cfg.ModelID).quota)
 	s.describeLimits(w)
 	for _, in := range s.inputs {
 		fmt.Fprintf(w, "  input %s (%s)\n", in.Path, in.Format)
