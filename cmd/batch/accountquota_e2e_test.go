@@ -42,6 +42,7 @@ func TestPacesAtTheDiscoveredQuota(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about 30 s")
 	}
+	t.Parallel()
 	const tpm = 37_000
 	srv := startEmulator(t, quotaEmulator(bedrocktest.Options{Account: &bedrocktest.AccountQuotas{Models: map[string]bedrocktest.ModelQuotas{
 		haikuBase: {TokensPerMinute: tpm, CrossRegionTokensPerMinute: 4 * tpm},
@@ -89,6 +90,7 @@ func TestEachModelAtItsOwnDiscoveredQuota(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about 25 s")
 	}
+	t.Parallel()
 	const haikuTPM, novaCrossTPM = 40_000, 20_000
 	srv := startEmulator(t, quotaEmulator(bedrocktest.Options{Account: &bedrocktest.AccountQuotas{Models: map[string]bedrocktest.ModelQuotas{
 		haikuBase:               {TokensPerMinute: haikuTPM, CrossRegionTokensPerMinute: 10 * haikuTPM},
@@ -143,6 +145,7 @@ func TestEachModelAtItsOwnDiscoveredQuota(t *testing.T) {
 // TestServiceQuotasDenied: a role without servicequotas:ListServiceQuotas paces adaptively,
 // says so once with the action to allow, and still finishes.
 func TestServiceQuotasDenied(t *testing.T) {
+	t.Parallel()
 	srv := startEmulator(t, bedrocktest.Options{Latency: 20 * time.Millisecond, Account: &bedrocktest.AccountQuotas{Denied: true,
 		Models: map[string]bedrocktest.ModelQuotas{haikuBase: {TokensPerMinute: 60_000}}}})
 	dir := t.TempDir()
@@ -190,6 +193,7 @@ func rowsByRoute(rows map[string]writer.Row) map[string]int {
 // 1,000, and no --batch-max-records: the parts are sized by the quota read from Service
 // Quotas, so at least 1,900 records go through jobs and no job goes on demand whole.
 func TestBatchJobsFitTheAccountsQuota(t *testing.T) {
+	t.Parallel()
 	r := accountRouteEnv(t, batchjobs.Options{}, &bedrocktest.AccountQuotas{Models: map[string]bedrocktest.ModelQuotas{
 		routeModel: {RecordsPerJob: 1000, TokensPerMinute: 1_000_000}}})
 	input, prompts := routeRecords(t, t.TempDir(), 2060, 0)
@@ -219,6 +223,7 @@ func TestBatchJobsFitTheAccountsQuota(t *testing.T) {
 // TestBatchJobsWithinTheJobsQuota: with two jobs a model at once and five parts, never more
 // than two jobs are in flight (the emulator refuses a third), and all five complete.
 func TestBatchJobsWithinTheJobsQuota(t *testing.T) {
+	t.Parallel()
 	r := accountRouteEnv(t, batchjobs.Options{RecordsPerSecond: 500}, &bedrocktest.AccountQuotas{Models: map[string]bedrocktest.ModelQuotas{
 		routeModel: {RecordsPerJob: 200, JobsPerModel: 2}}})
 	input, prompts := routeRecords(t, t.TempDir(), 1000, 0)
@@ -243,6 +248,7 @@ func TestBatchJobsWithinTheJobsQuota(t *testing.T) {
 // records on demand, and the summary warns with their count and what they cost more; with
 // --no-on-demand they keep no row and the run exits 1.
 func TestWholeJobOnDemandIsAWarning(t *testing.T) {
+	t.Parallel()
 	for _, noOnDemand := range []bool{false, true} {
 		t.Run(fmt.Sprint("no-on-demand=", noOnDemand), func(t *testing.T) {
 			r := accountRouteEnv(t, batchjobs.Options{FailJob: func(name string) (string, bool) {
@@ -283,6 +289,7 @@ func TestWholeJobOnDemandIsAWarning(t *testing.T) {
 // margin less the on-demand time of what it has not done, the rows it finished are kept, the
 // rest finish on demand, and the run ends before the deadline.
 func TestAutoSpendsTheDeadline(t *testing.T) {
+	t.Parallel()
 	const deadline, margin = 30 * time.Second, 3 * time.Second
 	// One job of 1,000 records at 25 a second would take 40 s. On demand, a record counts its
 	// input (about 40 tokens staged) and 40 max tokens: at 600,000 tokens a minute, 1,000

@@ -192,6 +192,7 @@ func checkRowsOnce(t *testing.T, recs []inputRecord, rows []writer.Row) (input, 
 }
 
 func TestRunFormatsWithFaults(t *testing.T) {
+	t.Parallel()
 	faults := bedrocktest.Faults{Throttle: 0.10, InternalError: 0.03, Unavailable: 0.01, Reset: 0.01}
 	tests := []struct {
 		name         string
@@ -206,6 +207,7 @@ func TestRunFormatsWithFaults(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := startEmulator(t, bedrocktest.Options{Faults: faults, Seed: int64(i + 1)})
 			dir := t.TempDir()
 			recs := makeRecords(tt.records)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,9 +27,11 @@ import (
 // sends nothing, the first completes exactly, and a third started with
 // --wait finishes the job after the first with no further call.
 func TestOverlappingRuns(t *testing.T) {
+	t.Parallel()
 	const records = 600
 	for _, backend := range []string{"local", "s3"} {
 		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
 			srv := startEmulator(t, bedrocktest.Options{Latency: 100 * time.Millisecond})
 			dir := t.TempDir()
 			recs := makeRecords(records)
@@ -243,6 +246,7 @@ func TestLostLeaseStopsTheRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the lease's 10 s renewal")
 	}
+	t.Parallel()
 	const records = 2000
 	srv := startEmulator(t, bedrocktest.Options{Latency: 100 * time.Millisecond})
 	dir := t.TempDir()
@@ -291,8 +295,7 @@ func TestLostLeaseStopsTheRun(t *testing.T) {
 // stderr; the test's end kills it if it still runs.
 func startBatch(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = env
+	cmd := batchCommand(context.Background(), env, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/bedrock-batch/bedrock-batch/bedrocktest"
@@ -17,6 +21,14 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// Most end-to-end tests spend their time waiting on the real clock (a
+	// quota, a lease, an emulator's latency, a subprocess), not using a
+	// core: those marked parallel run side by side, more of them than the
+	// machine has cores, unless -parallel says how many.
+	if !flagGiven("test.parallel") {
+		flag.Set("test.parallel", fmt.Sprint(max(8, runtime.GOMAXPROCS(0))))
+	}
 	dir, err := os.MkdirTemp("", "batch-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -33,6 +45,27 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// flagGiven reports whether the command line set the flag name.
+func flagGiven(name string) bool {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// raceExit stops the race-built binary's runtime from sleeping a second
+// before every exit (GORACE's atexit_sleep_ms defaults to 1000): the suite
+// runs the binary hundreds of times, and would spend minutes idle. A race
+// is still reported, and still fails the run with exit status 66.
+const raceExit = "GORACE=atexit_sleep_ms=0"
+
+// batchCommand is the binary, ready to start, with exactly env plus
+// raceExit, ended when ctx is.
+func batchCommand(ctx context.Context, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(slices.Clip(env), raceExit)
+	return cmd
 }
 
 // result is what one run of the binary did.
@@ -57,8 +90,7 @@ func runBatchEnv(t *testing.T, endpoint string, extraEnv []string, args ...strin
 // runBatchRaw runs the binary with exactly env.
 func runBatchRaw(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = env
+	cmd := batchCommand(context.Background(), env, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -110,6 +110,7 @@ func TestResumeWithOtherOptionsIsRefused(t *testing.T) {
 // total, the percentage and the ETA once the total is known, in logfmt or
 // JSON, with no empty fields.
 func TestProgressOffATerminal(t *testing.T) {
+	t.Parallel()
 	srv := startEmulator(t, bedrocktest.Options{Latency: 50 * time.Millisecond})
 	dir := t.TempDir()
 	input := filepath.Join(dir, "in.jsonl")

@@ -31,6 +31,7 @@ func TestClaude4AtItsQuota(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about 30 s")
 	}
+	t.Parallel()
 	// A record settles at about 14 input + 5 × 15 output = 90 quota
 	// tokens: 600 records at 108,000 a minute take about 30 s.
 	const tpm = 108_000
@@ -70,6 +71,7 @@ func TestTwoModelsTwoQuotas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about 40 s")
 	}
+	t.Parallel()
 	const claudeTPM, novaTPM = 54_000, 24_000
 	srv := startEmulator(t, quotaEmulator(bedrocktest.Options{ModelQuotas: map[string]bedrocktest.Quota{
 		claude4: {TokensPerMinute: claudeTPM}, nova: {TokensPerMinute: novaTPM}}}))
@@ -153,6 +155,7 @@ func TestSystematicErrorStopsEarly(t *testing.T) {
 // exits 4 with every finished row right and no error rows, and after the
 // quota resets the same command completes the output exactly once.
 func TestDailyQuota(t *testing.T) {
+	t.Parallel()
 	srv := startEmulator(t, bedrocktest.Options{TokensPerDay: 6_000, Latency: 20 * time.Millisecond})
 	dir := t.TempDir()
 	recs := makeRecords(400) // about 27 tokens each: 10,800 in all
@@ -204,6 +207,7 @@ func TestDailyQuota(t *testing.T) {
 // TestTokensPerDayBudget: --tpd alone (no quota on the server) stops the
 // run before the budget is exceeded by more than one call per worker.
 func TestTokensPerDayBudget(t *testing.T) {
+	t.Parallel()
 	const tpd, concurrency, maxTokens = 5_000, 8, 40
 	srv := startEmulator(t, bedrocktest.Options{Latency: 20 * time.Millisecond})
 	dir := t.TempDir()

@@ -54,6 +54,7 @@ func rowsByID(t *testing.T, rows []writer.Row) map[string]writer.Row {
 // streams the emulator completed (a completed stream retried would show
 // as more tokens served than rows hold).
 func TestStreamWithMidStreamFaults(t *testing.T) {
+	t.Parallel()
 	srv := startEmulator(t, bedrocktest.Options{Seed: 6, Faults: bedrocktest.Faults{MidStreamException: 0.1, StreamCut: 0.05}})
 	dir := t.TempDir()
 	recs := makeRecords(400)

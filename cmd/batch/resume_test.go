@@ -33,14 +33,17 @@ func TestKillAndResume(t *testing.T) {
 		syncInterval = 100 * time.Millisecond
 		kills        = 8
 	)
-	srv := startEmulator(t, bedrocktest.Options{Latency: latency, Faults: bedrocktest.Faults{Throttle: 0.05, InternalError: 0.03}, Seed: 7})
+	srv := startEmulator(t, bedrocktest.Options{Latency: latency, Faults: bedrocktest.Faults{InternalError: 0.05}, Seed: 7})
 	dir := t.TempDir()
 	recs := makeRecords(records)
 	input := filepath.Join(dir, "in.jsonl")
 	writeJSONLInput(t, input, recs)
 	out := filepath.Join(dir, "out")
+	// A quota well above what the calls can use: the runs start at full
+	// concurrency rather than discovering a quota the emulator does not
+	// enforce, which is not what this test is about.
 	args := []string{"run", "--input", input, "--output", out, "--model", "m", "--concurrency", fmt.Sprint(concurrency),
-		"--sync-interval", syncInterval.String()}
+		"--sync-interval", syncInterval.String(), "--rpm", "1000000", "--tpm", "1000000000"}
 
 	// The calls in flight, plus the most rows one sync interval can
 	// finish (every slot answered at the emulator's latency): what one
@@ -49,8 +52,7 @@ func TestKillAndResume(t *testing.T) {
 	dice := rand.New(rand.NewPCG(1, 2))
 	var lostBefore int64
 	for k := range kills {
-		cmd := exec.Command(binary, args...)
-		cmd.Env = emulatorEnv(srv.URL)
+		cmd := batchCommand(context.Background(), emulatorEnv(srv.URL), args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -103,6 +105,7 @@ func durableRows(t *testing.T, dir string) int64 {
 // TestSIGTERMThenResume: a run stopped by SIGTERM exits 1 and the next run
 // into the same output finishes the job without sending a done record again.
 func TestSIGTERMThenResume(t *testing.T) {
+	t.Parallel()
 	srv := startEmulator(t, bedrocktest.Options{Latency: 100 * time.Millisecond})
 	dir := t.TempDir()
 	recs := makeRecords(400)
@@ -110,8 +113,7 @@ func TestSIGTERMThenResume(t *testing.T) {
 	writeJSONLInput(t, input, recs)
 	out := filepath.Join(dir, "out")
 	args := []string{"run", "--input", input, "--output", out, "--model", "m", "--concurrency", "8", "--grace", "3s"}
-	cmd := exec.Command(binary, args...)
-	cmd.Env = emulatorEnv(srv.URL)
+	cmd := batchCommand(context.Background(), emulatorEnv(srv.URL), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -145,6 +147,7 @@ func TestSIGTERMThenResume(t *testing.T) {
 // TestShardsShareOneOutput runs four shards at once into one output, each
 // told its shard a different way, and checks the union and batch status.
 func TestShardsShareOneOutput(t *testing.T) {
+	t.Parallel()
 	srv := startEmulator(t, bedrocktest.Options{Latency: 5 * time.Millisecond, Faults: bedrocktest.Faults{Throttle: 0.05}})
 	dir := t.TempDir()
 	recs := makeRecords(2000)
@@ -289,6 +292,7 @@ func TestJobFile(t *testing.T) {
 // re-run and sent again with --retry-errors, which replaces their error
 // rows: the output ends with one ok row per record, in both formats.
 func TestRetryErrors(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"jsonl", "parquet"} {
 		t.Run(format, func(t *testing.T) {
 			dir := t.TempDir()

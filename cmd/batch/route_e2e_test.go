@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -104,6 +103,7 @@ func checkAnswered(t *testing.T, prompts map[string]string, rows map[string]writ
 // retryable error finish on demand, a model's tail under the minimum job
 // size goes on demand, and the manifest prices each route.
 func TestBatchInferenceRoute(t *testing.T) {
+	t.Parallel()
 	r := newRouteEnv(t, batchjobs.Options{FailRecord: func(id string) (int, string, bool) {
 		switch {
 		case strings.HasSuffix(id, "17"):
@@ -174,13 +174,13 @@ func TestBatchInferenceRoute(t *testing.T) {
 // runs it again: it re-attaches to the jobs, submits none twice, bills no
 // record twice, and the output is exact.
 func TestBatchInferenceKilledAndResumed(t *testing.T) {
+	t.Parallel()
 	r := newRouteEnv(t, batchjobs.Options{RecordsPerSecond: 400})
 	input, prompts := routeRecords(t, t.TempDir(), 3000, 0)
 	args := r.args(input, "--batch-max-records", "1000")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = r.s3.batchEnv(r.srv.URL)
+	cmd := batchCommand(ctx, r.s3.batchEnv(r.srv.URL), args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +220,7 @@ func TestBatchInferenceKilledAndResumed(t *testing.T) {
 // stopped in time, what they finished is kept, and the rest is finished
 // on demand before the deadline.
 func TestAutoRouteKeepsTheDeadline(t *testing.T) {
+	t.Parallel()
 	r := newRouteEnv(t, batchjobs.Options{RecordsPerSecond: 40})
 	input, prompts := routeRecords(t, t.TempDir(), 2000, 0)
 	const deadline = 14 * time.Second
@@ -267,6 +268,7 @@ func TestAutoRouteKeepsTheDeadline(t *testing.T) {
 // that failed go to one new job (still at the batch price), not on demand;
 // without it, on demand.
 func TestFailedJobResubmitted(t *testing.T) {
+	t.Parallel()
 	for _, resubmit := range []bool{true, false} {
 		t.Run(fmt.Sprint("resubmit=", resubmit), func(t *testing.T) {
 			var created atomic.Int32

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"os/exec"
+	"context"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +16,7 @@ import (
 // kill -9 twice and resume, three shards at once into one prefix with
 // batch status over it, and --retry-errors replacing error rows in S3.
 func TestS3KillResumeShardsRetry(t *testing.T) {
+	t.Parallel()
 	e := newS3Env(t)
 	dir := t.TempDir()
 	recs := makeRecords(600)
@@ -27,8 +28,7 @@ func TestS3KillResumeShardsRetry(t *testing.T) {
 		srv := startEmulator(t, bedrocktest.Options{Latency: 20 * time.Millisecond, Faults: bedrocktest.Faults{Throttle: 0.05}})
 		args := append([]string{"run", "--input", input, "--output", e.uri("killed/"), "--concurrency", "8", "--sync-interval", "300ms"}, s3...)
 		for _, after := range []time.Duration{700 * time.Millisecond, 1100 * time.Millisecond} {
-			cmd := exec.Command(binary, args...)
-			cmd.Env = e.batchEnv(srv.URL)
+			cmd := batchCommand(context.Background(), e.batchEnv(srv.URL), args...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,7 @@ func withoutEnv(env []string, names ...string) []string {
 // validation and the dry run with exit 2 and one line that says what to
 // fix, before the emulator sees a single call.
 func TestSetupFailuresStopBeforeAnyCall(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	input := filepath.Join(dir, "in.jsonl")
 	writeJSONLInput(t, input, makeRecords(20))
@@ -120,6 +121,7 @@ func readOutputIfAny(t *testing.T, dir string) []string {
 // record has used its attempts, writes no error rows, and exits 1: it may
 // be an outage, which a later run gets past.
 func TestUnreachableEndpointStopsWithoutErrorRows(t *testing.T) {
+	t.Parallel()
 	srv := startEmulator(t, bedrocktest.Options{})
 	endpoint := srv.URL
 	srv.Close() // nothing listens there now

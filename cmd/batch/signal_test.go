@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os/exec"
 	"path/filepath"
@@ -24,8 +25,7 @@ func TestSIGTERMStopsGracefully(t *testing.T) {
 	writeJSONLInput(t, input, recs)
 	out := filepath.Join(dir, "out")
 
-	cmd := exec.Command(binary, "run", "--input", input, "--output", out, "--model", "m", "--concurrency", "8", "--grace", "5s")
-	cmd.Env = emulatorEnv(srv.URL)
+	cmd := batchCommand(context.Background(), emulatorEnv(srv.URL), "run", "--input", input, "--output", out, "--model", "m", "--concurrency", "8", "--grace", "5s")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
