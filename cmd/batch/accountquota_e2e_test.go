@@ -289,7 +289,6 @@ func TestWholeJobOnDemandIsAWarning(t *testing.T) {
 // margin less the on-demand time of what it has not done, the rows it finished are kept, the
 // rest finish on demand, and the run ends before the deadline.
 func TestAutoSpendsTheDeadline(t *testing.T) {
-	t.Parallel()
 	const deadline, margin = 30 * time.Second, 3 * time.Second
 	// One job of 1,000 records at 25 a second would take 40 s. On demand, a record counts its
 	// input (about 40 tokens staged) and 40 max tokens: at 600,000 tokens a minute, 1,000

@@ -220,7 +220,6 @@ func TestBatchInferenceKilledAndResumed(t *testing.T) {
 // stopped in time, what they finished is kept, and the rest is finished
 // on demand before the deadline.
 func TestAutoRouteKeepsTheDeadline(t *testing.T) {
-	t.Parallel()
 	r := newRouteEnv(t, batchjobs.Options{RecordsPerSecond: 40})
 	input, prompts := routeRecords(t, t.TempDir(), 2000, 0)
 	const deadline = 14 * time.Second
