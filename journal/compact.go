@@ -168,6 +168,13 @@ func (c *compactor) compact(ctx context.Context, g Group) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("journal: %q is not a group name", g.Name)
 	}
+	if linked, err := c.link(ctx, g, prefix, part); linked || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		c.remove(ctx, g)
+		return []string{writer.JSONLFileName(prefix, part)}, nil
+	}
 	w, err := writer.New(j.dir, writer.Options{Format: j.opts.Format, Style: j.opts.Style, NamePrefix: prefix,
 		FirstSeq: part, MaxRowsPerFile: math.MaxInt, RowGroupRows: j.opts.RowGroupRows, RowGroupBytes: j.opts.RowGroupBytes})
 	if err != nil {
@@ -188,6 +195,50 @@ func (c *compactor) compact(ctx context.Context, g Group) ([]string, error) {
 	files := w.Files()
 	c.remove(ctx, g)
 	return files, nil
+}
+
+// link makes a group's journal file its JSONL data file by giving it the
+// data file's name as well (storage.Linker), when the file's lines are
+// exactly the data file's: one appended file whose last line is whole.
+// The rows are then written once, and a part of a million rows is not read
+// back and written again at the end of the run. linked is false when the
+// group is to be copied instead (Parquet, segment objects, a torn end a
+// kill left). The order of a copy holds: the data file is durable before
+// the segment is removed, and a name already taken is a data file a
+// crashed run made from this very group.
+func (c *compactor) link(ctx context.Context, g Group, prefix string, part int) (linked bool, err error) {
+	j := c.j
+	l, ok := j.dir.(storage.Linker)
+	if !ok || j.opts.Format != writer.JSONL || len(g.Segments) != 1 {
+		return false, nil
+	}
+	whole, err := endsWithNewline(ctx, j.dir, g.Segments[0])
+	if err != nil || !whole {
+		return false, err
+	}
+	err = l.Link(ctx, g.Segments[0], writer.JSONLFileName(prefix, part))
+	if errors.Is(err, fs.ErrExist) {
+		return true, nil
+	}
+	return err == nil, err
+}
+
+// endsWithNewline reports whether a file has bytes and its last is a
+// newline: no torn line at its end.
+func endsWithNewline(ctx context.Context, dir storage.Dir, name string) (bool, error) {
+	r, size, closer, err := dir.OpenAt(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	defer closer.Close()
+	if size == 0 {
+		return false, nil
+	}
+	last := make([]byte, 1)
+	if _, err := r.ReadAt(last, size-1); err != nil {
+		return false, fmt.Errorf("reading %s: %w", dir.URI(name), err)
+	}
+	return last[0] == '\n', nil
 }
 
 // copyRows writes every row of a group's segments: JSONL lines as they

@@ -12,6 +12,7 @@ import (
 
 var (
 	_ Appender      = (*LocalDir)(nil)
+	_ Linker        = (*LocalDir)(nil)
 	_ FolderRemover = (*LocalDir)(nil)
 )
 
@@ -62,10 +63,10 @@ func (d *LocalDir) CreateAppend(ctx context.Context, name string) (AppendFile, e
 		return nil, err
 	}
 	folder := filepath.Dir(p)
-	if err := os.MkdirAll(folder, 0o755); err != nil {
+	if err := os.MkdirAll(folder, DirMode); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, FileMode)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
@@ -76,6 +77,44 @@ func (d *LocalDir) CreateAppend(ctx context.Context, name string) (AppendFile, e
 		return nil, fmt.Errorf("storage: %w", err)
 	}
 	return &appendFile{f: f}, nil
+}
+
+// Link gives the file old the name new as well: a hard link, so the new
+// name's bytes are old's, written once. Old is synced first (a killed
+// run's last writes may still be only in the page cache), and new's folder
+// after, so the name survives a crash.
+func (d *LocalDir) Link(ctx context.Context, old, new string) error {
+	src, err := d.path(old)
+	if err != nil {
+		return err
+	}
+	dst, err := d.path(new)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("storage: link %s: %w", src, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("storage: link %s: %w", src, err)
+	}
+	folder := filepath.Dir(dst)
+	if err := os.MkdirAll(folder, DirMode); err != nil {
+		return fmt.Errorf("storage: link %s: %w", dst, err)
+	}
+	if err := os.Link(src, dst); err != nil {
+		// A taken name wraps fs.ErrExist (EEXIST), as Create's does.
+		return fmt.Errorf("storage: link %s to %s: %w", src, dst, err)
+	}
+	if err := syncDir(folder); err != nil {
+		return fmt.Errorf("storage: link %s: %w", dst, err)
+	}
+	return nil
 }
 
 // appendFile is a local file opened for appending.

@@ -47,6 +47,16 @@ type AppendFile interface {
 	Close() error
 }
 
+// Linker is a Dir that can give a file a second name without copying it
+// (a local directory's hard link): a journal file whose lines are exactly
+// a JSONL data file's becomes that data file, and is not written twice.
+type Linker interface {
+	// Link makes the file old durable and gives it the name new as well,
+	// durably, leaving old as it is. It fails, wrapping fs.ErrExist, when
+	// new is taken.
+	Link(ctx context.Context, old, new string) error
+}
+
 // FolderRemover is a Dir whose folders are things of their own (a local
 // directory), which stay behind when their last file is removed.
 type FolderRemover interface {

@@ -251,6 +251,12 @@ func dataFileName(prefix string, seq int, ext string) string {
 	return fmt.Sprintf("%s-%05d%s", prefix, seq, ext)
 }
 
+// JSONLFileName is the name a Writer of JSONL files with NamePrefix prefix
+// gives its seq-th file: what a file made without a Writer must be called.
+func JSONLFileName(prefix string, seq int) string {
+	return dataFileName(prefix, seq, ".jsonl")
+}
+
 // checkName rejects data file names that are paths or bookkeeping names.
 func checkName(name string) error {
 	switch {

@@ -291,6 +291,42 @@ func TestDir(t *testing.T, newDir func(t *testing.T) storage.Dir) {
 			t.Errorf("CreateAppend of a taken name: %v, want fs.ErrExist", err)
 		}
 	})
+	t.Run("a linked file has a second name", func(t *testing.T) {
+		d := newDir(t)
+		l, ok := d.(storage.Linker)
+		if !ok {
+			t.Skip("not a storage.Linker")
+		}
+		if err := d.Put(ctx, "_journal/g/000000.jsonl", []byte("one\ntwo\n")); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Link(ctx, "_journal/g/000000.jsonl", "part-00000.jsonl"); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"_journal/g/000000.jsonl", "part-00000.jsonl"} {
+			if got := read(t, d, name); got != "one\ntwo\n" {
+				t.Errorf("%s holds %q after the link", name, got)
+			}
+		}
+		if err := d.Remove(ctx, "_journal/g/000000.jsonl"); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, d, "part-00000.jsonl"); got != "one\ntwo\n" {
+			t.Errorf("the second name holds %q once the first is removed", got)
+		}
+		if err := d.Put(ctx, "_journal/h/000000.jsonl", []byte("three\n")); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Link(ctx, "_journal/h/000000.jsonl", "part-00000.jsonl"); !errors.Is(err, fs.ErrExist) {
+			t.Errorf("Link to a taken name: %v, want fs.ErrExist", err)
+		}
+		if got := read(t, d, "part-00000.jsonl"); got != "one\ntwo\n" {
+			t.Errorf("a refused link changed the taken name: %q", got)
+		}
+		if err := l.Link(ctx, "_journal/gone.jsonl", "part-00001.jsonl"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Link of a missing file: %v, want fs.ErrNotExist", err)
+		}
+	})
 	t.Run("names that are not relative paths are refused", func(t *testing.T) {
 		d := newDir(t)
 		for _, name := range []string{"", "/abs", "../up", "a//b", `a\b`} {

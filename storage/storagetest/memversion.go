@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -8,7 +9,10 @@ import (
 	"github.com/bedrock-batch/bedrock-batch/storage"
 )
 
-var _ storage.Appender = (*Dir)(nil)
+var (
+	_ storage.Appender = (*Dir)(nil)
+	_ storage.Linker   = (*Dir)(nil)
+)
 
 // GetVersion reads a file whole with its version, a digest of its bytes.
 func (d *Dir) GetVersion(ctx context.Context, name string) ([]byte, storage.Version, error) {
@@ -52,6 +56,30 @@ func (d *Dir) CreateAppend(ctx context.Context, name string) (storage.AppendFile
 	}
 	d.files[name] = nil
 	return &appendFile{d: d, name: name}, nil
+}
+
+// Link gives old's bytes the name new as well. Fail sees it as "link" of
+// new, the name it makes.
+func (d *Dir) Link(ctx context.Context, old, new string) error {
+	for _, name := range []string{old, new} {
+		if err := storage.CheckName(name); err != nil {
+			return err
+		}
+	}
+	if err := d.fail("link", new); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	data, ok := d.files[old]
+	if !ok {
+		return notExist(old)
+	}
+	if _, ok := d.files[new]; ok {
+		return fmt.Errorf("storagetest: link %s: %w", new, fs.ErrExist)
+	}
+	d.files[new] = bytes.Clone(data)
+	return nil
 }
 
 // appendFile is a file of a Dir being appended to. A write that fails
