@@ -42,6 +42,8 @@ type compactor struct {
 	wake    chan struct{}
 
 	compactMu sync.Mutex // one compaction at a time
+
+	linkFailed sync.Once // said once that links fail, and parts are copied
 }
 
 func newCompactor(j *Journal) compactor {
@@ -217,10 +219,18 @@ func (c *compactor) link(ctx context.Context, g Group, prefix string, part int) 
 		return false, err
 	}
 	err = l.Link(ctx, g.Segments[0], writer.JSONLFileName(prefix, part))
-	if errors.Is(err, fs.ErrExist) {
+	switch {
+	case err == nil, errors.Is(err, fs.ErrExist):
 		return true, nil
+	case ctx.Err() != nil:
+		return false, err
 	}
-	return err == nil, err
+	// A file system without hard links (some network and FUSE mounts):
+	// the copy works there, and a failure it shares it reports itself.
+	c.linkFailed.Do(func() {
+		j.opts.Logger.Info("journal files cannot be linked as data files here; copying them", "output", j.dir.URI(""), "error", err)
+	})
+	return false, nil
 }
 
 // endsWithNewline reports whether a file has bytes and its last is a

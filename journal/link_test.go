@@ -1,10 +1,14 @@
 package journal
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bedrock-batch/bedrock-batch/storage"
@@ -99,5 +103,35 @@ func TestTornGroupIsCopied(t *testing.T) {
 	}
 	if left := segmentsIn(t, dir); len(left) != 0 {
 		t.Errorf("segments left: %q", left)
+	}
+}
+
+// TestPartsAreCopiedWhereLinksFail: on a file system without hard links
+// the parts are copied instead, each once, and the run says so once.
+func TestPartsAreCopiedWhereLinksFail(t *testing.T) {
+	ctx := context.Background()
+	dir := storagetest.NewDir()
+	links := 0
+	dir.Fail = func(op, name string) error {
+		if op == "link" {
+			links++
+			return errors.New("operation not permitted")
+		}
+		return nil
+	}
+	var log bytes.Buffer
+	j := twelveRows(t, dir, writer.JSONL)
+	j.opts.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	if err := j.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ids, files := dataIDs(t, dir); !slices.Equal(ids, wantIDs(12)) || len(files) != 3 {
+		t.Errorf("ids %q in %q, want 12 rows in 3 parts", ids, files)
+	}
+	if left := segmentsIn(t, dir); len(left) != 0 {
+		t.Errorf("segments left: %q", left)
+	}
+	if links != 3 || strings.Count(log.String(), "cannot be linked") != 1 {
+		t.Errorf("%d links tried, log:\n%s", links, log.String())
 	}
 }
