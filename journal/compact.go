@@ -170,12 +170,12 @@ func (c *compactor) compact(ctx context.Context, g Group) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("journal: %q is not a group name", g.Name)
 	}
-	if linked, err := c.link(ctx, g, prefix, part); linked || err != nil {
+	if files, linked, err := c.link(ctx, g, prefix, part); linked || err != nil {
 		if err != nil {
 			return nil, err
 		}
 		c.remove(ctx, g)
-		return []string{writer.JSONLFileName(prefix, part)}, nil
+		return files, nil
 	}
 	w, err := writer.New(j.dir, writer.Options{Format: j.opts.Format, Style: j.opts.Style, NamePrefix: prefix,
 		FirstSeq: part, MaxRowsPerFile: math.MaxInt, RowGroupRows: j.opts.RowGroupRows, RowGroupBytes: j.opts.RowGroupBytes})
@@ -207,30 +207,34 @@ func (c *compactor) compact(ctx context.Context, g Group) ([]string, error) {
 // group is to be copied instead (Parquet, segment objects, a torn end a
 // kill left). The order of a copy holds: the data file is durable before
 // the segment is removed, and a name already taken is a data file a
-// crashed run made from this very group.
-func (c *compactor) link(ctx context.Context, g Group, prefix string, part int) (linked bool, err error) {
+// crashed run made from this very group (not one of this run's files, as
+// for a copy).
+func (c *compactor) link(ctx context.Context, g Group, prefix string, part int) (files []string, linked bool, err error) {
 	j := c.j
 	l, ok := j.dir.(storage.Linker)
 	if !ok || j.opts.Format != writer.JSONL || len(g.Segments) != 1 {
-		return false, nil
+		return nil, false, nil
 	}
 	whole, err := endsWithNewline(ctx, j.dir, g.Segments[0])
 	if err != nil || !whole {
-		return false, err
+		return nil, false, err
 	}
-	err = l.Link(ctx, g.Segments[0], writer.JSONLFileName(prefix, part))
+	name := writer.JSONLFileName(prefix, part)
+	err = l.Link(ctx, g.Segments[0], name)
 	switch {
-	case err == nil, errors.Is(err, fs.ErrExist):
-		return true, nil
+	case err == nil:
+		return []string{name}, true, nil
+	case errors.Is(err, fs.ErrExist):
+		return nil, true, nil
 	case ctx.Err() != nil:
-		return false, err
+		return nil, false, err
 	}
 	// A file system without hard links (some network and FUSE mounts):
 	// the copy works there, and a failure it shares it reports itself.
 	c.linkFailed.Do(func() {
 		j.opts.Logger.Info("journal files cannot be linked as data files here; copying them", "output", j.dir.URI(""), "error", err)
 	})
-	return false, nil
+	return nil, false, nil
 }
 
 // endsWithNewline reports whether a file has bytes and its last is a
