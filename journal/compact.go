@@ -229,10 +229,11 @@ func (c *compactor) link(ctx context.Context, g Group, prefix string, part int) 
 	case ctx.Err() != nil:
 		return nil, false, err
 	}
-	// A file system without hard links (some network and FUSE mounts):
-	// the copy works there, and a failure it shares it reports itself.
+	// A file system without hard links (some network and FUSE mounts), or
+	// a failure the copy may not share: the copy works where links do
+	// not, and reports a failure of its own itself.
 	c.linkFailed.Do(func() {
-		j.opts.Logger.Info("journal files cannot be linked as data files here; copying them", "output", j.dir.URI(""), "error", err)
+		j.opts.Logger.Info("a journal file could not be linked as its data file; copying it, and any other that cannot be linked", "output", j.dir.URI(""), "error", err)
 	})
 	return nil, false, nil
 }
